@@ -1,0 +1,3 @@
+from simulator.cli.main import run
+
+run()

@@ -1,0 +1,77 @@
+"""The `simulator` command: parse arguments, run one command, turn errors into one line.
+
+Commands live in small modules that each add their subparsers; no business logic here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Callable, Sequence
+
+from simulator import __version__
+from simulator.cli import db_commands, models_commands
+from simulator.config import load_settings
+from simulator.errors import SimulatorError
+from simulator.logs import get_logger, setup_logging
+
+log = get_logger("cli")
+
+COMMAND_MODULES = [db_commands, models_commands]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="simulator",
+        description="Design, run and analyse conversations between LLM agents, stored in MongoDB.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    secrets: list[str] = []
+    try:
+        settings = load_settings()
+        secrets = settings.secrets()
+        log_path = setup_logging(secrets)
+        result = handler(args, settings)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except SimulatorError as exc:
+        log.info("command failed: %s", exc.one_line())
+        print(f"error: {_scrub(exc.one_line(), secrets)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line on screen, the traceback in the log
+        log_path = setup_logging(secrets)
+        log.exception("unexpected error")
+        print(f"unexpected error: {type(exc).__name__} (details in {log_path})", file=sys.stderr)
+        return 1
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

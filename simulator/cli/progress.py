@@ -1,0 +1,31 @@
+"""Rich progress bar for a model pull (percent and size)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
+
+
+class PullProgressBar:
+    """Callable handed to the Ollama provider; draws on stderr so stdout stays clean."""
+
+    def __init__(self, model: str):
+        self.model = model
+        self.progress: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, status: str, completed: int | None, total: int | None) -> None:
+        if self.progress is None:
+            self.progress = Progress(TextColumn("pulling {task.description}"), BarColumn(),
+                                     TextColumn("{task.percentage:>3.0f}%"), DownloadColumn(),
+                                     console=Console(stderr=True), transient=False)
+            self.progress.start()
+        if total:
+            task = self.tasks.get(status)
+            if task is None:
+                task = self.tasks[status] = self.progress.add_task(f"{self.model} {status}", total=total)
+            self.progress.update(task, completed=completed or 0)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()

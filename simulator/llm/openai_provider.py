@@ -1,0 +1,115 @@
+"""OpenAI, or any OpenAI-compatible server (vLLM, LM Studio, llama.cpp, Ollama's /v1)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Sequence
+
+import openai
+import pydantic
+
+from simulator.llm.types import ChatMessage, ChatOptions, ModelCallError, Reply, retryable_status
+from simulator.logs import get_logger
+
+log = get_logger("llm.openai")
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# Models that reject the system role: their system prompt goes into the first user turn.
+NO_SYSTEM_ROLE_PREFIXES = ("o1-mini", "o1-preview", "gemma")
+UNSUPPORTED_OPTIONS = ("top_k",)
+
+_warned: set[tuple[str, str]] = set()
+
+
+class OpenAIChatModel:
+    def __init__(self, name: str, *, api_key: str | None, base_url: str | None = None,
+                 timeout: float | None = None):
+        self.name = name
+        self.spec = f"openai/{name}"
+        self.endpoint = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        # Local servers ignore the key, but the client insists on one.
+        self._client = openai.AsyncOpenAI(api_key=api_key or "not-needed", base_url=self.endpoint,
+                                          max_retries=0, timeout=timeout)
+
+    async def chat(self, messages: Sequence[ChatMessage], options: ChatOptions) -> Reply:
+        request = dict(model=self.name, messages=self.prepare_messages(messages), **self.request_options(options))
+        started = time.perf_counter()
+        try:
+            completion = await self._client.chat.completions.create(**request)
+            text = completion.choices[0].message.content or ""
+        except Exception as exc:
+            raise openai_error(self.spec, self.endpoint, exc) from exc
+        usage = completion.usage
+        return Reply(
+            text=text,
+            prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
+            completion_tokens=(usage.completion_tokens or 0) if usage else 0,
+            latency=time.perf_counter() - started,
+            model=completion.model or self.name,
+            digest=getattr(completion, "system_fingerprint", None),
+        )
+
+    def prepare_messages(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+        if not self.name.startswith(NO_SYSTEM_ROLE_PREFIXES):
+            return list(messages)
+        return fold_system_prompt(messages)
+
+    def request_options(self, options: ChatOptions) -> dict[str, Any]:
+        values = options.as_dict()
+        for name in UNSUPPORTED_OPTIONS:
+            if values.pop(name, None) is not None and (self.spec, name) not in _warned:
+                _warned.add((self.spec, name))
+                log.warning("%s: the OpenAI API has no %s; it is ignored for this model", self.spec, name)
+        return values
+
+    async def list_models(self) -> list[str]:
+        try:
+            return sorted([m.id async for m in self._client.models.list()])
+        except Exception as exc:
+            raise openai_error(self.spec, self.endpoint, exc) from exc
+
+
+def fold_system_prompt(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """Merge system messages into the first user message, keeping everything else in order."""
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if not system:
+        return rest
+    for message in rest:
+        if message["role"] == "user":
+            message["content"] = f"{system}\n\n{message['content']}"
+            return rest
+    return [{"role": "user", "content": system}, *rest]
+
+
+def openai_error(spec: str, endpoint: str, exc: BaseException) -> ModelCallError:
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelCallError(spec, endpoint, "timed out", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelCallError(spec, endpoint, "connection failed (is the server running?)", retryable=True)
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        retry_after = _retry_after(exc.response.headers.get("retry-after"))
+        message = _short(exc.message)
+        if status == 401:
+            message = "the API key was refused (check OPENAI_API_KEY)"
+        return ModelCallError(spec, endpoint, f"HTTP {status}: {message}", retryable=retryable_status(status),
+                              retry_after=retry_after, status=status)
+    if isinstance(exc, (json.JSONDecodeError, pydantic.ValidationError, openai.APIResponseValidationError,
+                        AttributeError, IndexError, TypeError, ValueError)):
+        return ModelCallError(spec, endpoint, "malformed response (not an OpenAI chat completion)",
+                              retryable=True)
+    return ModelCallError(spec, endpoint, f"{type(exc).__name__}: {_short(str(exc))}", retryable=False)
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."

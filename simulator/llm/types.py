@@ -1,0 +1,78 @@
+"""The one protocol the engine talks to, and the values that cross it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+from simulator.errors import ModelError
+
+ChatMessage = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    """Sampling options; each provider maps what it supports and logs what it ignores."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Only the options that were set, in a stable shape (for hashing and storage)."""
+        values = {k: v for k, v in asdict(self).items() if v is not None and v != ()}
+        if "stop" in values:
+            values["stop"] = list(values["stop"])
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "ChatOptions":
+        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
+        if "stop" in known:
+            known["stop"] = tuple(known["stop"])
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency: float = 0.0  # seconds, as measured around the call
+    model: str = ""  # the model's own name as the server reports it
+    digest: str | None = None  # the exact weights, where the server tells
+    cost: float = 0.0
+    replayed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def usage(self) -> dict[str, Any]:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "cost": self.cost}
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """Anything that answers a list of chat messages: a provider or a wrapper around one."""
+
+    spec: str  # "ollama/sim-tiny", "openai/gpt-4o-mini"
+    endpoint: str  # where calls go; wrappers share limits per endpoint
+
+    async def chat(self, messages: Sequence[ChatMessage], options: ChatOptions) -> Reply: ...
+
+
+class ModelCallError(ModelError):
+    """A call failed. `retryable` says whether another attempt may succeed."""
+
+    def __init__(self, spec: str, endpoint: str, cause: str, *, retryable: bool,
+                 retry_after: float | None = None, status: int | None = None):
+        super().__init__(f"{spec} at {endpoint}: {cause}")
+        self.spec, self.endpoint, self.cause = spec, endpoint, cause
+        self.retryable, self.retry_after, self.status = retryable, retry_after, status
+
+
+def retryable_status(status: int) -> bool:
+    """429 and 5xx may pass; any other 4xx will fail the same way again."""
+    return status == 429 or status >= 500

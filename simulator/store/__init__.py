@@ -1,0 +1,72 @@
+"""MongoDB persistence: one repository per collection, behind one `Store`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from simulator.config import Settings
+from simulator.store import schema
+from simulator.store.connection import ServerInfo, open_client, ping, store_error
+from simulator.store.conversations import ConversationRepository, Status
+from simulator.store.experiments import ExperimentRepository
+from simulator.store.messages import Message, MessageRepository
+from simulator.store.model_calls import ModelCallRepository
+from simulator.store.summaries import SummaryRepository
+
+__all__ = ["Store", "Message", "Status", "ServerInfo", "connect"]
+
+
+@dataclass
+class Store:
+    client: AsyncMongoClient
+    db: AsyncDatabase
+    server: ServerInfo
+
+    @property
+    def experiments(self) -> ExperimentRepository:
+        return ExperimentRepository(self.db[schema.EXPERIMENTS])
+
+    @property
+    def conversations(self) -> ConversationRepository:
+        return ConversationRepository(self.db[schema.CONVERSATIONS])
+
+    @property
+    def messages(self) -> MessageRepository:
+        return MessageRepository(self.db[schema.MESSAGES])
+
+    @property
+    def summaries(self) -> SummaryRepository:
+        return SummaryRepository(self.db[schema.SUMMARIES])
+
+    @property
+    def model_calls(self) -> ModelCallRepository:
+        return ModelCallRepository(self.db[schema.MODEL_CALLS])
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def __aenter__(self) -> "Store":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def connect(settings: Settings) -> Store:
+    """Open, ping and prepare the database; raises StoreError naming the host."""
+    client = open_client(settings)
+    try:
+        server = await ping(client, settings)
+        db = client[settings.db_name]
+        try:
+            await schema.ensure_indexes(db)
+        except PyMongoError as exc:
+            raise store_error(exc, settings.mongodb_uri) from None
+    except BaseException:
+        await client.close()
+        raise
+    return Store(client=client, db=db, server=server)

@@ -1,0 +1,71 @@
+"""Conversation documents: settings of one run, its status and its usage totals."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
+
+from simulator.errors import NotFound
+
+
+class Status(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ConversationRepository:
+    def __init__(self, collection: AsyncCollection):
+        self.collection = collection
+
+    async def create(self, fields: dict[str, Any]) -> ObjectId:
+        doc = {
+            "status": Status.PENDING.value,
+            "error": None,
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0},
+            "favourite": False,
+            "created_at": now(),
+            "timings": {},
+            **fields,
+        }
+        result = await self.collection.insert_one(doc)
+        return result.inserted_id
+
+    async def get(self, conversation_id: ObjectId) -> dict[str, Any]:
+        doc = await self.collection.find_one({"_id": conversation_id})
+        if doc is None:
+            raise NotFound(f"no conversation with id {conversation_id}")
+        return doc
+
+    async def set_status(self, conversation_id: ObjectId, status: Status, error: str | None = None) -> None:
+        stamp = {Status.RUNNING: "started_at", Status.COMPLETED: "finished_at",
+                 Status.FAILED: "finished_at", Status.STOPPED: "finished_at"}.get(status)
+        update: dict[str, Any] = {"status": status.value, "error": error}
+        if stamp:
+            update[f"timings.{stamp}"] = now()
+        await self.collection.update_one({"_id": conversation_id}, {"$set": update})
+
+    async def add_usage(self, conversation_id: ObjectId, prompt_tokens: int, completion_tokens: int,
+                        cost: float = 0.0) -> None:
+        await self.collection.update_one(
+            {"_id": conversation_id},
+            {"$inc": {"usage.prompt_tokens": prompt_tokens, "usage.completion_tokens": completion_tokens,
+                      "usage.cost": cost}},
+        )
+
+    async def list(self, query: dict[str, Any] | None = None, limit: int = 0) -> list[dict[str, Any]]:
+        return await self.collection.find(query or {}).sort("created_at", -1).limit(limit).to_list()
+
+    async def delete(self, conversation_ids: list[ObjectId]) -> int:
+        result = await self.collection.delete_many({"_id": {"$in": conversation_ids}})
+        return result.deleted_count

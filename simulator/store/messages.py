@@ -1,0 +1,69 @@
+"""Messages of a conversation: appended one at a time, the moment they exist."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+
+@dataclass
+class Message:
+    conversation_id: ObjectId
+    index: int
+    day: int
+    role: str
+    speaker: str
+    content: str
+    raw_content: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
+    latency: float = 0.0
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> "Message":
+        return cls(**{name: doc[name] for name in cls.__dataclass_fields__ if name in doc})
+
+
+class MessageRepository:
+    def __init__(self, collection: AsyncCollection):
+        self.collection = collection
+
+    async def append(self, message: Message) -> bool:
+        """Store a message; False when this (conversation, index) is already stored.
+
+        The unique index makes a retried append after a crash or timeout harmless.
+        """
+        try:
+            await self.collection.insert_one(asdict(message))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def list(self, conversation_id: ObjectId, day: int | None = None) -> list[Message]:
+        query: dict[str, Any] = {"conversation_id": conversation_id}
+        if day is not None:
+            query["day"] = day
+        docs = await self.collection.find(query).sort("index", 1).to_list()
+        return [Message.from_document(d) for d in docs]
+
+    async def count(self, conversation_id: ObjectId) -> int:
+        return await self.collection.count_documents({"conversation_id": conversation_id})
+
+    async def first_missing_index(self, conversation_id: ObjectId) -> int:
+        """Where a resumed conversation continues: the lowest index not stored."""
+        cursor = self.collection.find({"conversation_id": conversation_id}, {"index": 1, "_id": 0}).sort("index", 1)
+        expected = 0
+        async for doc in cursor:
+            if doc["index"] != expected:
+                break
+            expected += 1
+        return expected
+
+    async def delete_for(self, conversation_ids: list[ObjectId]) -> int:
+        result = await self.collection.delete_many({"conversation_id": {"$in": conversation_ids}})
+        return result.deleted_count

@@ -1,0 +1,75 @@
+"""Test fixtures: private FerretDB and Ollama servers, started once per session.
+
+They are real servers (built and cached by scripts/services.py) on free ports in a
+temporary folder, so tests never touch a developer's own data and never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import services  # noqa: E402
+
+from simulator.config import Settings  # noqa: E402
+from simulator.store import connect  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tools() -> services.Tools:
+    return services.build_all()
+
+
+@pytest.fixture(scope="session")
+def service_state(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("services")
+
+
+@pytest.fixture(scope="session")
+def mongodb_uri(tools, service_state) -> str:
+    uri = services.start_ferretdb(tools, service_state, services.free_port())
+    yield uri
+    services.Service("ferretdb", service_state).stop()
+
+
+@pytest.fixture(scope="session")
+def ollama_host(tools, service_state) -> str:
+    host = services.start_ollama(tools, service_state, services.free_port())
+    yield host
+    services.Service("ollama", service_state).stop()
+
+
+@pytest.fixture
+def db_name() -> str:
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(mongodb_uri, ollama_host, db_name) -> Settings:
+    return Settings(mongodb_uri=mongodb_uri, db_name=db_name, ollama_host=ollama_host, user="alice",
+                    db_timeout_ms=5000)
+
+
+@pytest.fixture
+async def store(settings):
+    store = await connect(settings)
+    yield store
+    await store.client.drop_database(settings.db_name)
+    await store.close()
+
+
+@pytest.fixture
+def cli_env(settings, tmp_path) -> dict[str, str]:
+    """Environment for running the `simulator` command against the test servers."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DB_", "MONGODB_", "OLLAMA_", "OPENAI_", "SIM_"))}
+    env.update(MONGODB_URI=settings.mongodb_uri, DB_NAME=settings.db_name, OLLAMA_HOST=settings.ollama_host,
+               SIM_USER=settings.user, SIM_LOG_DIR=str(tmp_path / "logs"))
+    return env

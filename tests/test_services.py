@@ -1,0 +1,64 @@
+"""The dev-services script: idempotent start, status, and the sim-tiny model on real Ollama."""
+
+import subprocess
+import sys
+
+import ollama
+import services
+
+
+def test_starting_again_reuses_the_running_servers(tools, service_state, mongodb_uri, ollama_host, capsys):
+    ferret_before = services.Service("ferretdb", service_state).running()
+    ollama_before = services.Service("ollama", service_state).running()
+    port = int(mongodb_uri.rsplit(":", 1)[1])
+    assert services.start_ferretdb(tools, service_state, port) == mongodb_uri
+    assert services.start_ollama(tools, service_state, int(ollama_host.rsplit(":", 1)[1])) == ollama_host
+    assert services.Service("ferretdb", service_state).running() == ferret_before
+    assert services.Service("ollama", service_state).running() == ollama_before
+    assert "already running" in capsys.readouterr().out
+
+
+def test_status_names_what_runs_where(service_state, mongodb_uri, ollama_host):
+    result = subprocess.run([sys.executable, str(services.SCRIPTS / "services.py"), "status",
+                             "--state", str(service_state)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert mongodb_uri in result.stdout and ollama_host in result.stdout
+
+
+def test_status_of_nothing_running_exits_1(tmp_path):
+    result = subprocess.run([sys.executable, str(services.SCRIPTS / "services.py"), "status",
+                             "--state", str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "ferretdb  stopped" in result.stdout
+
+
+def test_a_taken_port_is_refused_with_a_clear_message(tools, tmp_path, mongodb_uri):
+    taken = int(mongodb_uri.rsplit(":", 1)[1])
+    try:
+        services.start_ferretdb(tools, tmp_path, taken)
+    except services.ServiceError as exc:
+        assert f"port {taken} is taken" in str(exc)
+    else:
+        raise AssertionError("a second FerretDB started on a taken port")
+
+
+async def test_sim_tiny_answers_a_chat_through_the_ollama_client(ollama_host):
+    client = ollama.AsyncClient(host=ollama_host)
+    response = await client.chat(
+        model="sim-tiny",
+        messages=[{"role": "system", "content": "You are a guard in a prison yard."},
+                  {"role": "user", "content": "Good morning. Where is the yard?"}],
+        options={"temperature": 0.8, "seed": 7},
+    )
+    text = response.message.content
+    assert text.strip(), "sim-tiny gave an empty reply"
+    assert "\ufffd" not in text
+    assert response.eval_count > 0 and response.prompt_eval_count > 0
+
+
+async def test_sim_tiny_is_deterministic_at_temperature_zero(ollama_host):
+    client = ollama.AsyncClient(host=ollama_host)
+    messages = [{"role": "user", "content": "Tell me about the guard."}]
+    first = await client.chat(model="sim-tiny", messages=messages, options={"temperature": 0, "seed": 1})
+    second = await client.chat(model="sim-tiny", messages=messages, options={"temperature": 0, "seed": 1})
+    assert first.message.content == second.message.content != ""
