@@ -82,8 +82,9 @@ class OllamaChatModel:
                     self._on_pull(progress.status or "", progress.completed, progress.total)
         except Exception as exc:
             cause = ollama_error(self.spec, self.endpoint, exc).cause
-            raise ModelCallError(self.spec, self.endpoint, f"model not available here and pulling it failed: "
-                                 f"{cause}", retryable=False) from exc
+            raise ModelCallError(self.spec, self.endpoint, f"model not on this server and pulling it failed: "
+                                 f"{cause} (check the name; pulling needs the Ollama registry)",
+                                 retryable=False) from exc
 
     async def list_models(self) -> list[dict[str, Any]]:
         try:
@@ -105,6 +106,8 @@ def native_options(options: ChatOptions) -> dict[str, Any]:
 def ollama_error(spec: str, endpoint: str, exc: BaseException) -> ModelCallError:
     if isinstance(exc, ollama.ResponseError):
         status = exc.status_code
+        if status < 0:  # an error reported inside a stream, with no HTTP status
+            return ModelCallError(spec, endpoint, _short(exc.error), retryable=False)
         return ModelCallError(spec, endpoint, f"HTTP {status}: {_short(exc.error)}",
                               retryable=retryable_status(status), status=status)
     if isinstance(exc, (ConnectionError, httpx.ConnectError)):
