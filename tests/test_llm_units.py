@@ -10,7 +10,7 @@ from simulator.llm.limits import EndpointLimiter, LimitedModel
 from simulator.llm.ollama_provider import native_options
 from simulator.llm.openai_provider import fold_system_prompt
 from simulator.llm.retry import RetryPolicy
-from simulator.llm.spec import ModelSpec, parse_spec
+from simulator.core.model_spec import ModelSpec, parse_spec
 from simulator.llm.types import ChatOptions, Reply
 from simulator.llm.usage import UsageMeter, cost_of
 

@@ -18,7 +18,7 @@ from simulator.llm.ollama_provider import OllamaChatModel, PullProgress
 from simulator.llm.openai_provider import OpenAIChatModel
 from simulator.llm.replay import CallStore, RecordingModel, ReplayModel
 from simulator.llm.retry import RetryingModel, RetryPolicy
-from simulator.llm.spec import ModelSpec, parse_spec
+from simulator.core.model_spec import ModelSpec, parse_spec
 from simulator.llm.types import ChatModel
 from simulator.llm.usage import MeteredModel, UsageMeter
 

@@ -26,6 +26,9 @@ class ExperimentRepository:
             raise NotFound(f"no experiment with id {experiment_id}")
         return doc
 
+    async def find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
+        return await self.collection.find_one(query)
+
     async def list(self, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         return await self.collection.find(query or {}).sort("created_at", -1).to_list()
 

@@ -1,0 +1,183 @@
+"""Experiments: import, export, list, duplicate, favourite, note, delete, show prompts."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from simulator.core.agents import name_agents
+from simulator.core.experiment import Experiment, parse_experiment
+from simulator.core.experiment_file import decode_experiment_file, encode_experiment
+from simulator.core.prompts import (agent_prompt, check_counts, check_variants, starting_message,
+                                    summarizer_prompt)
+from simulator.errors import NotFound, PermissionDenied, ValidationError
+from simulator.store import Store
+
+
+@dataclass(frozen=True)
+class StoredExperiment:
+    id: ObjectId
+    experiment: Experiment
+
+
+def check_renders(experiment: Experiment) -> None:
+    """Render every prompt for 1 and 2 agents per role and every variant choice."""
+    for n in (1, 2):
+        counts = {r: n for r in experiment.role_names}
+        choices = [{}] + [{name: c} for name, cs in experiment.variants.items() for c in cs]
+        for chosen in choices:
+            variants = check_variants(experiment, chosen)
+            starting_message(experiment, counts, variants)
+            summarizer_prompt(experiment, counts, variants)
+            for agent in {a.role: a for a in name_agents(counts, random.Random(0))}.values():
+                agent_prompt(experiment, agent, counts, variants)
+
+
+def validate_document(data: Any, what: str) -> Experiment:
+    experiment = parse_experiment(data, what=what)
+    try:
+        check_renders(experiment)
+    except ValidationError as exc:
+        raise ValidationError(f"{what} is invalid: {exc.message}") from None
+    return experiment
+
+
+async def import_file(store: Store, user: str, path: Path) -> StoredExperiment:
+    """Validate completely, then insert once; a rejected file writes nothing."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"cannot read {path}: {exc.strerror or exc}") from None
+    data = decode_experiment_file(raw, path.name)
+    experiment = validate_document(data, path.name)
+    return await insert(store, dataclasses.replace(experiment, creator=user, duplicated_from=None))
+
+
+async def insert(store: Store, experiment: Experiment) -> StoredExperiment:
+    document = {**experiment.to_document(), "creator": experiment.creator,
+                "duplicated_from": experiment.duplicated_from}
+    experiment_id = await store.experiments.insert(document)
+    return StoredExperiment(experiment_id, experiment)
+
+
+def _object_id(reference: str) -> ObjectId | None:
+    try:
+        return ObjectId(reference)
+    except (InvalidId, TypeError):
+        return None
+
+
+async def find(store: Store, reference: str) -> StoredExperiment:
+    """By id, or by exact name when exactly one experiment has it."""
+    object_id = _object_id(reference)
+    if object_id is not None:
+        document = await store.experiments.find_one({"_id": object_id})
+    else:
+        matches = await store.experiments.list({"name": reference})
+        if len(matches) > 1:
+            raise ValidationError(f"{len(matches)} experiments are named {reference!r}; use the id",
+                                  "`simulator experiment list` shows ids")
+        document = matches[0] if matches else None
+    if document is None:
+        raise NotFound(f"no experiment {reference!r}", "`simulator experiment list` shows what exists")
+    return StoredExperiment(document["_id"], parse_experiment(document, what=f"stored experiment {reference}"))
+
+
+def require_creator(stored: StoredExperiment, user: str, action: str) -> None:
+    creator = stored.experiment.creator
+    if creator != user:
+        raise PermissionDenied(f"only {creator or 'its creator'} may {action} experiment {stored.id}; you are {user}",
+                               "duplicate it to get your own copy")
+
+
+async def export_file(store: Store, reference: str, path: Path) -> StoredExperiment:
+    stored = await find(store, reference)
+    document = {**stored.experiment.to_document(), "id": str(stored.id), "creator": stored.experiment.creator}
+    if stored.experiment.created_at:
+        document["created_at"] = stored.experiment.created_at.isoformat()
+    if stored.experiment.duplicated_from:
+        document["duplicated_from"] = stored.experiment.duplicated_from
+    path.write_text(encode_experiment(document, path.name), encoding="utf-8")
+    return stored
+
+
+async def list_experiments(store: Store, *, creator: str | None = None, favourite: bool | None = None,
+                           model: str | None = None) -> list[dict[str, Any]]:
+    query: dict[str, Any] = {}
+    if creator:
+        query["creator"] = creator
+    if favourite is not None:
+        query["favourite"] = favourite
+    if model:
+        query["llms.model"] = model
+    return await store.experiments.list(query)
+
+
+async def duplicate(store: Store, user: str, reference: str, name: str | None = None,
+                    changes: Mapping[str, Any] | None = None) -> StoredExperiment:
+    """Anyone may duplicate; the copy belongs to whoever made it."""
+    source = await find(store, reference)
+    document = {**source.experiment.to_document(), **(changes or {})}
+    if name:
+        document["name"] = name
+    elif "name" not in (changes or {}):
+        document["name"] = f"{source.experiment.name} (copy)"
+    experiment = validate_document(document, "the duplicate")
+    copy = dataclasses.replace(experiment, creator=user, duplicated_from=str(source.id), favourite=False)
+    return await insert(store, copy)
+
+
+async def set_favourite(store: Store, user: str, reference: str, favourite: bool) -> StoredExperiment:
+    stored = await find(store, reference)
+    require_creator(stored, user, "change")
+    await store.experiments.update(stored.id, {"favourite": favourite})
+    return stored
+
+
+async def set_note(store: Store, user: str, reference: str, note: str) -> StoredExperiment:
+    stored = await find(store, reference)
+    require_creator(stored, user, "change")
+    if len(note) > 20_000:
+        raise ValidationError("note too long (at most 20000 characters)")
+    await store.experiments.update(stored.id, {"note": note})
+    return stored
+
+
+@dataclass(frozen=True)
+class Deleted:
+    conversations: int
+    messages: int
+    summaries: int
+
+
+async def delete(store: Store, user: str, reference: str) -> Deleted:
+    """Remove the experiment with its conversations, messages and summaries.
+
+    Children go first and the experiment last, so an interrupted delete can be run again.
+    """
+    stored = await find(store, reference)
+    require_creator(stored, user, "delete")
+    conversation_ids = [c["_id"] for c in await store.conversations.list({"experiment_id": stored.id})]
+    messages = await store.messages.delete_for(conversation_ids)
+    summaries = await store.summaries.delete_for(conversation_ids)
+    conversations = await store.conversations.delete(conversation_ids)
+    await store.experiments.delete(stored.id)
+    return Deleted(conversations, messages, summaries)
+
+
+def rendered_prompts(experiment: Experiment, counts: Mapping[str, int],
+                     variants: Mapping[str, str] | None = None, seed: int = 0) -> list[tuple[str, str]]:
+    """(heading, text) for the starting message, every agent and the summarizer."""
+    counts = check_counts(experiment, counts)
+    chosen = check_variants(experiment, variants or {})
+    shown = [("Starting message", starting_message(experiment, counts, chosen))]
+    for agent in name_agents(counts, random.Random(seed)):
+        shown.append((f"{agent.name} ({agent.role})", agent_prompt(experiment, agent, counts, chosen)))
+    shown.append(("Summarizer", summarizer_prompt(experiment, counts, chosen)))
+    return shown

@@ -1,0 +1,171 @@
+"""`simulator experiment ...`: import, export, list, show, duplicate, favourite, note, delete, prompts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from simulator.actions import experiments as actions
+from simulator.cli.arguments import parse_assignments
+from simulator.config import Settings
+from simulator.core.experiment_file import decode_experiment_file, encode_experiment
+from simulator.errors import ValidationError
+from simulator.store import connect
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("experiment", help="design and share experiments")
+    sub = parser.add_subparsers(dest="experiment_command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("import", help="validate a YAML or JSON file and store it")
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=import_command)
+
+    p = sub.add_parser("export", help="write an experiment to a YAML or JSON file")
+    p.add_argument("experiment", help="id or name")
+    p.add_argument("-o", "--output", type=Path, required=True, help="FILE.yaml, FILE.yml or FILE.json")
+    p.set_defaults(handler=export_command)
+
+    p = sub.add_parser("list", help="list experiments")
+    p.add_argument("--creator", help="only this creator's")
+    p.add_argument("--mine", action="store_true", help="only yours")
+    p.add_argument("--favourites", action="store_true", help="only favourites")
+    p.add_argument("--model", help="only those using this model spec")
+    p.set_defaults(handler=list_command)
+
+    p = sub.add_parser("show", help="print an experiment as YAML")
+    p.add_argument("experiment", help="id or name")
+    p.set_defaults(handler=show_command)
+
+    p = sub.add_parser("duplicate", help="copy an experiment; the copy is yours")
+    p.add_argument("experiment", help="id or name")
+    p.add_argument("--name", help="name of the copy (default: NAME (copy))")
+    p.set_defaults(handler=duplicate_command)
+
+    p = sub.add_parser("favourite", help="mark (or with --off unmark) as favourite")
+    p.add_argument("experiment", help="id or name")
+    p.add_argument("--off", action="store_true")
+    p.set_defaults(handler=favourite_command)
+
+    p = sub.add_parser("note", help="set the note")
+    p.add_argument("experiment", help="id or name")
+    p.add_argument("text")
+    p.set_defaults(handler=note_command)
+
+    p = sub.add_parser("delete", help="delete with its conversations and messages")
+    p.add_argument("experiment", help="id or name")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(handler=delete_command)
+
+    p = sub.add_parser("prompts", help="print the exact prompts of every agent and the summarizer")
+    p.add_argument("experiment", help="id, name, or a .yaml/.json file (checked, not stored)")
+    p.add_argument("--agents", required=True, help="agents per role, e.g. guard=2,prisoner=1")
+    p.add_argument("--variant", default="", help="variant choices, e.g. goal=yard_time")
+    p.set_defaults(handler=prompts_command)
+
+
+async def import_command(args, settings: Settings) -> int:
+    async with await connect(settings) as store:
+        stored = await actions.import_file(store, settings.user, args.file)
+    print(f"imported {stored.experiment.name!r} as {stored.id}")
+    return 0
+
+
+async def export_command(args, settings: Settings) -> int:
+    if not args.output.name.lower().endswith((".yaml", ".yml", ".json")):
+        raise ValidationError(f"{args.output}: use a .yaml, .yml or .json file name")
+    async with await connect(settings) as store:
+        stored = await actions.export_file(store, args.experiment, args.output)
+    print(f"exported {stored.experiment.name!r} to {args.output}")
+    return 0
+
+
+async def list_command(args, settings: Settings) -> int:
+    async with await connect(settings) as store:
+        documents = await actions.list_experiments(
+            store, creator=settings.user if args.mine else args.creator,
+            favourite=True if args.favourites else None, model=args.model)
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=24)
+    for column in ("name", "creator", "created", "★", "roles", "models"):
+        table.add_column(column)
+    for doc in documents:
+        table.add_row(str(doc["_id"]), doc["name"], doc.get("creator", ""),
+                      doc["created_at"].strftime("%Y-%m-%d %H:%M"), "★" if doc.get("favourite") else "",
+                      ", ".join(r["name"] for r in doc.get("roles", [])),
+                      ", ".join(sorted({l["model"] for l in doc.get("llms", [])})))
+    Console().print(table)
+    print(f"{len(documents)} experiment(s)")
+    return 0
+
+
+async def show_command(args, settings: Settings) -> int:
+    async with await connect(settings) as store:
+        stored = await actions.find(store, args.experiment)
+    e = stored.experiment
+    print(f"# {stored.id} by {e.creator or '?'}" + (f", duplicated from {e.duplicated_from}" if e.duplicated_from
+                                                   else ""))
+    sys.stdout.write(encode_experiment(e.to_document(), "show.yaml"))
+    return 0
+
+
+async def duplicate_command(args, settings: Settings) -> int:
+    async with await connect(settings) as store:
+        copy = await actions.duplicate(store, settings.user, args.experiment, name=args.name)
+    print(f"duplicated as {copy.experiment.name!r} ({copy.id}), owned by {settings.user}")
+    return 0
+
+
+async def favourite_command(args, settings: Settings) -> int:
+    async with await connect(settings) as store:
+        stored = await actions.set_favourite(store, settings.user, args.experiment, not args.off)
+    print(f"{stored.experiment.name!r}: favourite {'off' if args.off else 'on'}")
+    return 0
+
+
+async def note_command(args, settings: Settings) -> int:
+    async with await connect(settings) as store:
+        stored = await actions.set_note(store, settings.user, args.experiment, args.text)
+    print(f"{stored.experiment.name!r}: note saved")
+    return 0
+
+
+async def delete_command(args, settings: Settings) -> int:
+    async with await connect(settings) as store:
+        stored = await actions.find(store, args.experiment)
+        actions.require_creator(stored, settings.user, "delete")
+        if not args.yes and not confirm(f"Delete {stored.experiment.name!r} ({stored.id}) with all its "
+                                        f"conversations and messages?"):
+            print("not deleted")
+            return 1
+        deleted = await actions.delete(store, settings.user, str(stored.id))
+    print(f"deleted {stored.experiment.name!r}: {deleted.conversations} conversations, {deleted.messages} messages, "
+          f"{deleted.summaries} summaries")
+    return 0
+
+
+def confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise ValidationError("refusing to delete without confirmation and no terminal to ask on", "add --yes")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+async def prompts_command(args, settings: Settings) -> int:
+    counts = parse_assignments(args.agents, "--agents", integer=True)
+    variants = parse_assignments(args.variant, "--variant") if args.variant.strip() else {}
+    if args.experiment.lower().endswith((".yaml", ".yml", ".json")) and Path(args.experiment).is_file():
+        path = Path(args.experiment)
+        experiment = actions.validate_document(decode_experiment_file(path.read_bytes(), path.name), path.name)
+    else:
+        async with await connect(settings) as store:
+            experiment = (await actions.find(store, args.experiment)).experiment
+    console = Console()
+    for heading, text in actions.rendered_prompts(experiment, counts, variants):
+        console.rule(f"[bold]{heading}")
+        console.print(text, markup=False, highlight=False)
+    return 0

@@ -1,0 +1,91 @@
+"""Reading and writing experiment files (YAML or JSON), defensively.
+
+Files come from colleagues and strangers: size is capped, text must be UTF-8, YAML
+anchors/aliases are refused (the "billion laughs" bomb lives there), and nesting
+depth is capped before validation walks the data.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from simulator.errors import ValidationError
+
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 12
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases outright."""
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise ValidationError(f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
+                                  f"allowed in experiment files")
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise ValidationError(f"line {event.start_mark.line + 1}: YAML anchors (&{event.anchor}) are not "
+                                  f"allowed in experiment files")
+        return super().compose_node(parent, index)
+
+
+def decode_experiment_file(raw: bytes, filename: str) -> Any:
+    """Bytes of a .yaml/.yml/.json file -> plain data, or a ValidationError naming the file."""
+    where = filename
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValidationError(f"{where}: file too large ({len(raw):,} bytes, at most {MAX_FILE_BYTES:,})")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+    if not text.strip():
+        raise ValidationError(f"{where}: file is empty")
+    is_json = filename.lower().endswith(".json")
+    try:
+        data = json.loads(text) if is_json else yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (safe loader)
+    except ValidationError as exc:
+        raise ValidationError(f"{where}: {exc.message}") from None
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"{where}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ValidationError(f"{where}: not valid YAML ({at}{getattr(exc, 'problem', None) or exc})") from None
+    except RecursionError:
+        raise ValidationError(f"{where}: nested too deeply") from None
+    _check_depth(data, where)
+    return data
+
+
+def _check_depth(data: Any, where: str) -> None:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValidationError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+
+
+class _ReadableDumper(yaml.SafeDumper):
+    """Multi-line prompts as `|` blocks, so exported files read like the prompts."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value and not any(line != line.rstrip() for line in value.splitlines()) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ReadableDumper.add_representer(str, _represent_text)
+
+
+def encode_experiment(document: dict[str, Any], filename: str) -> str:
+    if filename.lower().endswith(".json"):
+        return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+    return yaml.dump(document, Dumper=_ReadableDumper, sort_keys=False, allow_unicode=True, width=100)
