@@ -55,6 +55,14 @@ class ConversationRepository:
             update[f"timings.{stamp}"] = now()
         await self.collection.update_one({"_id": conversation_id}, {"$set": update})
 
+    async def finish(self, conversation_id: ObjectId, status: Status, reason: str, usage: dict[str, Any],
+                     n_stored: int) -> None:
+        """Record how a run ended: failed runs keep their reason in `error`, others in `stop_reason`."""
+        failed = status is Status.FAILED
+        await self.collection.update_one({"_id": conversation_id}, {"$set": {
+            "status": status.value, "error": reason if failed else None, "stop_reason": None if failed else reason,
+            "usage": usage, "stored_messages": n_stored, "timings.finished_at": now()}})
+
     async def add_usage(self, conversation_id: ObjectId, prompt_tokens: int, completion_tokens: int,
                         cost: float = 0.0) -> None:
         await self.collection.update_one(

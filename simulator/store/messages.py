@@ -10,6 +10,8 @@ from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from simulator.errors import NotFound
+
 
 @dataclass
 class Message:
@@ -50,6 +52,12 @@ class MessageRepository:
             query["day"] = day
         docs = await self.collection.find(query).sort("index", 1).to_list()
         return [Message.from_document(d) for d in docs]
+
+    async def get(self, conversation_id: ObjectId, index: int) -> Message:
+        doc = await self.collection.find_one({"conversation_id": conversation_id, "index": index})
+        if doc is None:
+            raise NotFound(f"conversation {conversation_id} has no message {index}")
+        return Message.from_document(doc)
 
     async def count(self, conversation_id: ObjectId) -> int:
         return await self.collection.count_documents({"conversation_id": conversation_id})

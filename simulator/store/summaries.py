@@ -12,10 +12,10 @@ class SummaryRepository:
     def __init__(self, collection: AsyncCollection):
         self.collection = collection
 
-    async def save(self, conversation_id: ObjectId, day: int, content: str) -> None:
+    async def save(self, conversation_id: ObjectId, day: int, content: str, usage: dict | None = None) -> None:
         await self.collection.update_one(
             {"conversation_id": conversation_id, "day": day},
-            {"$set": {"content": content, "created_at": datetime.now(timezone.utc)}},
+            {"$set": {"content": content, "usage": usage or {}, "created_at": datetime.now(timezone.utc)}},
             upsert=True,
         )
 

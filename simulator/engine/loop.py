@@ -1,0 +1,146 @@
+"""The one turn loop every protocol runs through.
+
+    while not stop(state):
+        speaker = selector.next(state)
+        view    = context.view_for(speaker, state)
+        reply   = model.chat(view)               # through the retry/limit/usage wrappers
+        turn    = clean(reply)                   # leakage parsing; empty -> retried
+        recorder.append(turn)                    # persisted now, before the next turn
+        end of day -> summary                    # persisted too
+
+It talks to the model and to a Recorder; it never sees MongoDB. Everything it needs
+to continue after a crash is in the stored turns and summaries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Protocol
+
+from simulator.core.agents import Agent
+from simulator.engine.context import ContextView
+from simulator.engine.leakage import clean_reply
+from simulator.engine.selection import SpeakerSelector
+from simulator.engine.state import ConversationState, Turn, day_of, is_last_of_day
+from simulator.engine.stops import Stop, StopCondition
+from simulator.errors import ModelError
+from simulator.llm.types import ChatModel, ChatOptions, Reply
+from simulator.llm.usage import UsageMeter
+from simulator.logs import get_logger
+
+log = get_logger("engine")
+
+
+class Recorder(Protocol):
+    async def append(self, turn: Turn, reply: Reply, raw: str, note: str | None) -> Turn:
+        """Persist a turn; returns the turn actually stored at that index."""
+
+    async def save_summary(self, day: int, content: str, reply: Reply) -> None: ...
+
+
+class Observer(Protocol):
+    def on_turn(self, turn: Turn, note: str | None) -> None: ...
+
+    def on_summary(self, day: int, content: str) -> None: ...
+
+
+class QuietObserver:
+    def on_turn(self, turn: Turn, note: str | None) -> None:
+        pass
+
+    def on_summary(self, day: int, content: str) -> None:
+        pass
+
+
+class EmptyTurn(ModelError):
+    """The model gave nothing usable after cleaning, several times."""
+
+
+def call_seed(seed: int | None, index: int, attempt: int) -> int | None:
+    """A distinct, reproducible seed per turn and try, derived from the conversation seed."""
+    if seed is None:
+        return None
+    return (seed * 1_000_003 + index * 7_919 + attempt * 104_729) % 2_147_483_647
+
+
+@dataclass
+class Summarizing:
+    system_prompt: str
+
+    def messages(self, day: int, turns: list[Turn]) -> list[dict[str, str]]:
+        transcript = "\n".join(f"{t.speaker}: {t.content}" for t in turns)
+        return [{"role": "system", "content": self.system_prompt},
+                {"role": "user", "content": f"Transcript of day {day + 1}:\n{transcript}\n\n"
+                                            f"Write the summary of day {day + 1}."}]
+
+
+class TurnLoop:
+    def __init__(self, *, model: ChatModel, selector: SpeakerSelector, view: ContextView, stop: StopCondition,
+                 recorder: Recorder, summarizing: Summarizing, options: ChatOptions, seed: int | None,
+                 meter: UsageMeter, observer: Observer | None = None, empty_retries: int = 3):
+        self.model, self.selector, self.view, self.stop = model, selector, view, stop
+        self.recorder, self.summarizing, self.options, self.seed = recorder, summarizing, options, seed
+        self.meter, self.observer, self.empty_retries = meter, observer or QuietObserver(), empty_retries
+
+    async def run(self, state: ConversationState) -> Stop:
+        base = (state.prompt_tokens, state.completion_tokens, state.cost)
+        while True:
+            await self._close_finished_days(state)
+            stop = self.stop.check(state)
+            if stop:
+                if not stop.resumable:
+                    await self._summarise_open_day(state)
+                return stop
+            index = state.next_index
+            day = day_of(index, state.n_messages, state.days)
+            agent, note = await self.selector.next(state)
+            reply, text = await self._produce(agent, state, day, index)
+            turn = Turn(index=index, day=day, speaker=agent.name, role=agent.role, content=text)
+            turn = await self.recorder.append(turn, reply, reply.text, note)
+            state.turns.append(turn)
+            state.prompt_tokens = base[0] + self.meter.prompt_tokens
+            state.completion_tokens = base[1] + self.meter.completion_tokens
+            state.cost = base[2] + self.meter.cost
+            self.observer.on_turn(turn, note)
+            if is_last_of_day(index, state.n_messages, state.days):
+                await self._summarise(state, day)
+
+    async def _produce(self, agent: Agent, state: ConversationState, day: int, index: int) -> tuple[Reply, str]:
+        others = [a.name for a in state.agents if a.name != agent.name]
+        roles = list(dict.fromkeys(a.role for a in state.agents))
+        messages = self.view.view_for(agent, state, day)
+        last_raw = ""
+        for attempt in range(self.empty_retries):
+            options = dataclasses.replace(self.options, seed=call_seed(self.seed, index, attempt))
+            reply = await self.model.chat(messages, options)
+            cleaned = clean_reply(reply.text, agent.name, others, roles)
+            if cleaned.text:
+                return reply, cleaned.text
+            last_raw = reply.text
+            log.info("turn %d: %s gave no usable text (try %d): %r", index, agent.name, attempt + 1, reply.text[:200])
+        raise EmptyTurn(f"{agent.name} gave no usable text in {self.empty_retries} tries at message {index} "
+                        f"(last reply: {last_raw[:80]!r})")
+
+    async def _summarise(self, state: ConversationState, day: int) -> None:
+        turns = state.day_turns(day)
+        if not turns or day in state.summaries:
+            return
+        reply = await self.model.chat(self.summarizing.messages(day, turns),
+                                      dataclasses.replace(self.options, seed=call_seed(self.seed, -1 - day, 0)))
+        content = reply.text.strip() or "(the summarizer wrote nothing)"
+        await self.recorder.save_summary(day, content, reply)
+        state.summaries[day] = content
+        self.observer.on_summary(day, content)
+
+    async def _close_finished_days(self, state: ConversationState) -> None:
+        """After a crash between a day's last message and its summary, write the summary first."""
+        current = day_of(state.next_index, state.n_messages, state.days) if state.next_index < state.n_messages \
+            else state.days
+        for day in range(current):
+            if day not in state.summaries and state.day_turns(day):
+                await self._summarise(state, day)
+
+    async def _summarise_open_day(self, state: ConversationState) -> None:
+        if state.turns:
+            await self._summarise(state, state.turns[-1].day)
