@@ -30,7 +30,7 @@ from simulator.engine.stops import (CostBudget, Keyword, MessageBudget, SelfRepl
                                     TokenBudget, WallClock)
 from simulator.errors import ModelError, NotFound, ValidationError
 from simulator.llm.factory import ModelSettings, build_chat_model
-from simulator.llm.types import ChatOptions, Reply
+from simulator.llm.types import ChatModel, ChatOptions, Reply
 from simulator.logs import get_logger
 from simulator.store import Message, Status, Store
 
@@ -205,8 +205,12 @@ async def load_state(store: Store, doc: dict[str, Any]) -> ConversationState:
 
 async def run(store: Store, settings: Settings, reference: ObjectId | str, model_settings: ModelSettings, *,
               observer: Observer | None = None, chooser: ManualChooser | None = None,
-              wall_clock: float | None = None) -> Outcome:
-    """Run (or resume) a conversation until a stop condition; status and reason are stored."""
+              wall_clock: float | None = None, model: ChatModel | None = None) -> Outcome:
+    """Run (or resume) a conversation until a stop condition; status and reason are stored.
+
+    `model` replaces the model stack built from the stored spec (scripted models in tests
+    and benchmarks); everything else is the same path a real run takes.
+    """
     cid = reference if isinstance(reference, ObjectId) else conversation_id(reference)
     doc = await store.conversations.get(cid)
     if doc["status"] == Status.COMPLETED.value:
@@ -214,7 +218,8 @@ async def run(store: Store, settings: Settings, reference: ObjectId | str, model
     llm = doc["llm"]
     options = ChatOptions(temperature=llm.get("temperature"), top_k=llm.get("top_k"), top_p=llm.get("top_p"),
                           max_tokens=llm.get("max_tokens"))
-    model = build_chat_model(llm["model"], settings, model_settings, store.model_calls, scope=str(cid))
+    if model is None:
+        model = build_chat_model(llm["model"], settings, model_settings, store.model_calls, scope=str(cid))
     state = await load_state(store, doc)
     framing = Framing(system_prompts=doc["prompts"], starting_message=doc["starting_message"])
     loop = TurnLoop(model=model, selector=make_selector(doc["speaker_selection"], doc["seed"], model, options, chooser),

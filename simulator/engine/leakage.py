@@ -33,8 +33,9 @@ def _names_pattern(names: Iterable[str]) -> str:
 
 @lru_cache(maxsize=256)
 def _patterns(speaker: str, others: tuple[str, ...], roles: tuple[str, ...]):
+    # Own prefix: the full name, or the bare role word ("Guard:"), never another number.
     own = _names_pattern([speaker, speaker.split("_")[0]])
-    prefix = re.compile(rf"^{_DECORATION}(?:{own})(?:[_ ]?\d+)?{_DECORATION}\s*[:：][*_]*\s*", re.IGNORECASE)
+    prefix = re.compile(rf"^{_DECORATION}(?:{own})(?![_ ]?\d){_DECORATION}\s*[:：][*_]*\s*", re.IGNORECASE)
     line_names = _names_pattern([speaker, *others, *roles, *GENERIC_SPEAKERS])
     at_line_start = re.compile(
         rf"(?:^|\n){_DECORATION}(?:{line_names})(?:[_ ]?\d+)?{_DECORATION}\s*[:：]", re.IGNORECASE)

@@ -84,7 +84,8 @@ class TurnLoop:
         self.meter, self.observer, self.empty_retries = meter, observer or QuietObserver(), empty_retries
 
     async def run(self, state: ConversationState) -> Stop:
-        base = (state.prompt_tokens, state.completion_tokens, state.cost)
+        self._base = (state.prompt_tokens - self.meter.prompt_tokens,
+                      state.completion_tokens - self.meter.completion_tokens, state.cost - self.meter.cost)
         while True:
             await self._close_finished_days(state)
             stop = self.stop.check(state)
@@ -99,12 +100,16 @@ class TurnLoop:
             turn = Turn(index=index, day=day, speaker=agent.name, role=agent.role, content=text)
             turn = await self.recorder.append(turn, reply, reply.text, note)
             state.turns.append(turn)
-            state.prompt_tokens = base[0] + self.meter.prompt_tokens
-            state.completion_tokens = base[1] + self.meter.completion_tokens
-            state.cost = base[2] + self.meter.cost
+            self._sync_usage(state)
             self.observer.on_turn(turn, note)
             if is_last_of_day(index, state.n_messages, state.days):
                 await self._summarise(state, day)
+
+    def _sync_usage(self, state: ConversationState) -> None:
+        """Totals so far: what was stored before this run plus every call of this run."""
+        state.prompt_tokens = self._base[0] + self.meter.prompt_tokens
+        state.completion_tokens = self._base[1] + self.meter.completion_tokens
+        state.cost = self._base[2] + self.meter.cost
 
     async def _produce(self, agent: Agent, state: ConversationState, day: int, index: int) -> tuple[Reply, str]:
         others = [a.name for a in state.agents if a.name != agent.name]
@@ -131,6 +136,7 @@ class TurnLoop:
         content = reply.text.strip() or "(the summarizer wrote nothing)"
         await self.recorder.save_summary(day, content, reply)
         state.summaries[day] = content
+        self._sync_usage(state)
         self.observer.on_summary(day, content)
 
     async def _close_finished_days(self, state: ConversationState) -> None:
