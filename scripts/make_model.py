@@ -37,6 +37,8 @@ HEAD_DIM = 32  # one attention head this wide: attention is pure cost here, keep
 RMS_EPS = 1e-5
 FIRST_WORD = 3 + 256  # token id of the first corpus word, after specials and bytes
 
+# num_thread 1: with two threads, llama.cpp's threads spin at barriers and a tiny model
+# slows 10-50x whenever another process (a test, a second runner) holds the other core.
 MODELFILE = '''FROM ./sim-tiny.gguf
 TEMPLATE """{{- range .Messages }}### {{ .Role }}:
 {{ .Content }}
@@ -46,6 +48,7 @@ PARAMETER stop "###"
 PARAMETER num_predict 40
 PARAMETER num_ctx 8192
 PARAMETER temperature 0.8
+PARAMETER num_thread 1
 '''
 
 

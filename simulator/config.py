@@ -20,6 +20,7 @@ from simulator.errors import ConfigError
 DEFAULT_MONGODB_URI = "mongodb://127.0.0.1:27017"
 DEFAULT_DB_NAME = "simulator"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 @dataclass(frozen=True)

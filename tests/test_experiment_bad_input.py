@@ -18,7 +18,9 @@ import pytest
 import yaml
 from bson import ObjectId
 
+from simulator.actions.experiments import validate_document
 from simulator.core.experiment import parse_experiment
+from simulator.core.experiment_file import decode_experiment_file
 from simulator.errors import ValidationError
 from simulator.store import Message, schema
 
@@ -122,7 +124,6 @@ CASES: list[tuple[str, str, bytes, str]] = [
     ("missing-role-prompt", "x.yaml", mutated(drop("roles.0.prompt")), "roles[0].prompt: missing"),
     ("missing-section-content", "x.json", mutated(drop("roles.1.sections.0.content"), "json"),
      "roles[1].sections[0].content: missing"),
-    ("missing-model", "x.yaml", mutated(drop("llms.0.model")), "llms[0].model: missing"),
     # --- wrong types
     ("name-as-list", "x.yaml", mutated(at("name", ["Small", "yard"])), "name: expected text, got a list"),
     ("temperature-as-text", "x.yaml", mutated(at("llms.0.temperature", "hot")),
@@ -135,26 +136,18 @@ CASES: list[tuple[str, str, bytes, str]] = [
      "roles: expected a list, got a mapping"),
     ("name-as-yaml-date", "x.yaml", BASE_YAML.replace(b"name: Small yard", b"name: 2024-01-01"),
      "name: expected text, got date"),
-    ("temperature-as-bool", "x.yaml", mutated(at("llms.0.temperature", True)),
-     "llms[0].temperature: expected a number, got true/false"),
     # --- out of range
-    ("temperature-3", "x.yaml", mutated(at("llms.0.temperature", 3)), "llms[0].temperature: 3 is out of range ([0, 2])"),
+    ("temperature-3", "x.yaml", mutated(at("llms.0.temperature", 3)),
+     "llms[0].temperature: 3 is out of range ([0, 2])"),
     ("top-p-0", "x.yaml", mutated(at("llms.0.top_p", 0)), "llms[0].top_p: 0 is out of range ((0, 1])"),
     ("top-k-0", "x.yaml", mutated(at("llms.0.top_k", 0)), "llms[0].top_k: 0 is out of range ([1, 1000])"),
     ("temperature-nan", "x.json", BASE_JSON.replace(b'"temperature": 0.7', b'"temperature": NaN'),
      "llms[0].temperature: nan is out of range"),
-    ("too-many-roles", "x.yaml",
-     mutated(at("roles", [{"name": f"r{i}", "prompt": "p", "sections": [{"title": "Goal", "content": "c"}]}
-                          for i in range(13)])),
-     "roles: too many items (13, at most 12)"),
     # --- empty lists and strings
     ("roles-empty-list", "x.yaml", mutated(at("roles", [])), "roles: empty"),
-    ("llms-empty-list", "x.yaml", mutated(at("llms", [])), "llms: empty"),
     ("name-empty", "x.yaml", mutated(at("name", "")), "name: empty"),
-    ("starting-message-blank", "x.yaml", mutated(at("starting_message", "   \n ")), "starting_message: empty"),
     ("section-content-empty", "x.yaml", mutated(at("roles.1.sections.0.content", "")),
      "roles[1].sections[0].content: empty"),
-    ("summarizer-prompt-empty", "x.json", mutated(at("summarizer.prompt", ""), "json"), "summarizer.prompt: empty"),
     # --- roles and sections that do not fit together
     ("duplicate-role-name", "x.yaml", mutated(at("roles.1.name", "guard")),
      "roles[1].name: duplicate role name 'guard'"),
@@ -172,26 +165,15 @@ CASES: list[tuple[str, str, bytes, str]] = [
     ("role-section-not-a-title", "x.yaml",
      mutated(lambda d: d["roles"][0]["sections"].append({"title": "Mood", "content": "Grumpy."})),
      "roles[0].sections[1].title: 'Mood' is not one of the section titles (Goal)"),
-    ("role-fills-a-shared-section", "x.yaml",
-     mutated(lambda d: d["roles"][0]["sections"].append({"title": "Setting", "content": "Mine."})),
-     "roles[0].sections[1].title: 'Setting' is a shared section"),
     ("content-on-private-title", "x.yaml", mutated(at("sections.1.content", "Everyone's goal.")),
      "sections[1].content: a private section's content belongs in each role's sections"),
     ("shared-section-without-content", "x.yaml", mutated(drop("sections.0.content")),
      "sections[0].content: missing (a shared section carries its content)"),
     ("unknown-top-level-field", "x.yaml", mutated(rename_top("starting_message", "starting_mesage")),
      "starting_mesage: unknown field (allowed:"),
-    ("unknown-llm-field", "x.json", mutated(at("llms.0.temprature", 0.5), "json"),
-     "llms[0].temprature: unknown field"),
-    ("undefined-variant-name", "x.yaml", mutated(at("variants", {"Goal": ["escape"]})),
-     "variants.Goal: variant names are lower-case letters, digits and _"),
-    ("duplicate-variant-choices", "x.yaml", mutated(at("variants.goal", ["escape", "escape"])),
-     "variants.goal: duplicate choices"),
     # --- templates
     ("unknown-variable", "x.yaml", mutated(at("starting_message", "The {{ warden.noun }} arrives.")),
      "starting_message: unknown variable 'warden'"),
-    ("agent-outside-agent-prompts", "x.yaml", mutated(at("summarizer.prompt", "Watch {{ agent.name }}.")),
-     "summarizer.prompt: unknown variable 'agent'"),
     ("unknown-attribute", "x.yaml", mutated(at("roles.0.prompt", "You smell with your {{ guard.nose }}.")),
      "roles[0].prompt: unknown attribute guard.nose"),
     ("undefined-variant", "x.yaml", mutated(at("roles.1.sections.0.content", "Stay {{ variant.mood }}.")),
@@ -202,8 +184,6 @@ CASES: list[tuple[str, str, bytes, str]] = [
      "summarizer.prompt: unknown tag <GUARD_SMELL>"),
     ("dunder-class", "x.yaml", mutated(at("roles.0.prompt", "{{ guard.__class__ }}")),
      "roles[0].prompt: unknown attribute guard.__class__"),
-    ("dunder-globals", "x.yaml", mutated(at("roles.0.prompt", "{{ agent.__globals__ }}")),
-     "roles[0].prompt: unknown attribute agent.__globals__"),
     ("string-class-mro", "x.yaml", mutated(at("roles.0.prompt", "{{ ''.__class__.__mro__ }}")),
      "roles[0].prompt: template reaches .__mro__ of an expression"),
     ("cycler-init-globals", "x.yaml", mutated(at("starting_message", "{{ cycler.__init__.__globals__ }}")),
@@ -212,26 +192,16 @@ CASES: list[tuple[str, str, bytes, str]] = [
      "roles[0].prompt: template uses a for loop, " + TEMPLATE_OPERATORS_HINT),
     ("power-bomb", "x.yaml", mutated(at("roles.0.prompt", "{{ 9**9**9 }}")),
      "roles[0].prompt: template uses the operator '**'"),
-    ("call-global", "x.yaml", mutated(at("roles.0.prompt", "{{ range(10) }}")),
-     "roles[0].prompt: template calls something other than ROLE.verb('...')"),
-    ("set-assignment", "x.yaml", mutated(at("roles.0.prompt", "{% set x = guard.noun %}{{ x }}")),
-     "roles[0].prompt: template uses an assignment"),
-    ("attr-filter", "x.yaml", mutated(at("roles.0.prompt", "{{ guard|attr('__class__') }}")),
-     "roles[0].prompt: template uses the filter 'attr'"),
     ("jinja-syntax-error", "x.yaml", mutated(at("roles.1.prompt", "{% if prisoner.plural %}unclosed")),
      "roles[1].prompt: template syntax error on line 1"),
     # --- model specs
     ("model-with-space", "x.yaml", mutated(at("llms.0.model", "gpt 4")),
      "llms[0].model: model spec 'gpt 4': expected provider/name"),
-    ("model-upper-provider", "x.yaml", mutated(at("llms.0.model", "OLLAMA/sim-tiny")),
-     "llms[0].model: model spec 'OLLAMA/sim-tiny': provider names are lower case"),
     # --- files that are not experiments at all
     ("huge-file", "x.yaml", BASE_YAML + b"# " + b"x" * 1_000_001 + b"\n", "x.yaml: file too large ("),
     ("not-utf8", "x.yaml", BASE_YAML.replace(b"Small yard", "Petit préau".encode("latin-1")),
      "x.yaml: not UTF-8 text (byte 0xe9 at offset"),
-    ("utf16", "x.yaml", BASE_YAML.decode().encode("utf-16"), "x.yaml: not UTF-8 text (byte 0xff at offset 0)"),
     ("empty-file", "x.yaml", b"", "x.yaml: file is empty"),
-    ("whitespace-file", "x.json", b"  \n\t\n", "x.json: file is empty"),
     ("invalid-yaml", "x.yaml", b"name: [unclosed\nroles: {\n", "x.yaml: not valid YAML (line 2, column 6"),
     ("invalid-json", "x.json", BASE_JSON[:-1], "x.json: not valid JSON (line 1, column"),
     ("yaml-python-tag", "x.yaml", BASE_YAML + b"note: !!python/object/apply:os.system ['touch /tmp/pwned']\n",
@@ -240,17 +210,56 @@ CASES: list[tuple[str, str, bytes, str]] = [
      "x.yaml: line 1: YAML anchors (&a) are not allowed in experiment files"),
     ("yaml-alias", "x.yaml", BASE_YAML.replace(b"name: Small yard", b"name: *a"),
      "YAML aliases (*a) are not allowed in experiment files"),
-    ("yaml-merge-key", "x.yaml", BASE_YAML + b"extra: &x {a: 1}\nmore:\n  <<: *x\n", "YAML anchors (&x) are not allowed"),
     ("nested-50", "x.yaml", nested_list(50), "x.yaml: nested more than 12 levels deep"),
     ("nested-5000-yaml", "x.yaml", nested_list(5000), "x.yaml: nested too deeply"),
     ("nested-5000-json", "x.json", b'{"note": ' + b"[" * 5000 + b"]" * 5000 + b"}", "x.json: nested too deeply"),
     ("top-level-list", "x.yaml", yaml.safe_dump([BASE]).encode(), "x.yaml is invalid: expected a mapping, got a list"),
-    ("top-level-null", "x.yaml", b"---\n", "x.yaml is invalid: expected a mapping, got nothing"),
     ("nul-in-content", "x.json", mutated(at("summarizer.sections.0.content", "Three\x00sentences."), "json"),
      "summarizer.sections[0].content: contains a NUL character"),
+    ("name-too-long", "x.yaml", mutated(at("name", "n" * 121)), "name: too long (121 characters, at most 120)"),
+]
+
+# More of the same kinds, checked in process only (decode and validate exactly as
+# `experiment import` does), to keep the number of slow subprocesses down.
+EXTRA_CASES: list[tuple[str, str, bytes, str]] = [
+    ("missing-model", "x.yaml", mutated(drop("llms.0.model")), "llms[0].model: missing"),
+    ("temperature-as-bool", "x.yaml", mutated(at("llms.0.temperature", True)),
+     "llms[0].temperature: expected a number, got true/false"),
+    ("too-many-roles", "x.yaml",
+     mutated(at("roles", [{"name": f"r{i}", "prompt": "p", "sections": [{"title": "Goal", "content": "c"}]}
+                          for i in range(13)])),
+     "roles: too many items (13, at most 12)"),
+    ("llms-empty-list", "x.yaml", mutated(at("llms", [])), "llms: empty"),
+    ("starting-message-blank", "x.yaml", mutated(at("starting_message", "   \n ")), "starting_message: empty"),
+    ("summarizer-prompt-empty", "x.json", mutated(at("summarizer.prompt", ""), "json"), "summarizer.prompt: empty"),
+    ("role-fills-a-shared-section", "x.yaml",
+     mutated(lambda d: d["roles"][0]["sections"].append({"title": "Setting", "content": "Mine."})),
+     "roles[0].sections[1].title: 'Setting' is a shared section"),
+    ("unknown-llm-field", "x.json", mutated(at("llms.0.temprature", 0.5), "json"),
+     "llms[0].temprature: unknown field"),
+    ("undefined-variant-name", "x.yaml", mutated(at("variants", {"Goal": ["escape"]})),
+     "variants.Goal: variant names are lower-case letters, digits and _"),
+    ("duplicate-variant-choices", "x.yaml", mutated(at("variants.goal", ["escape", "escape"])),
+     "variants.goal: duplicate choices"),
+    ("agent-outside-agent-prompts", "x.yaml", mutated(at("summarizer.prompt", "Watch {{ agent.name }}.")),
+     "summarizer.prompt: unknown variable 'agent'"),
+    ("dunder-globals", "x.yaml", mutated(at("roles.0.prompt", "{{ agent.__globals__ }}")),
+     "roles[0].prompt: unknown attribute agent.__globals__"),
+    ("call-global", "x.yaml", mutated(at("roles.0.prompt", "{{ range(10) }}")),
+     "roles[0].prompt: template calls something other than ROLE.verb('...')"),
+    ("set-assignment", "x.yaml", mutated(at("roles.0.prompt", "{% set x = guard.noun %}{{ x }}")),
+     "roles[0].prompt: template uses an assignment"),
+    ("attr-filter", "x.yaml", mutated(at("roles.0.prompt", "{{ guard|attr('__class__') }}")),
+     "roles[0].prompt: template uses the filter 'attr'"),
+    ("model-upper-provider", "x.yaml", mutated(at("llms.0.model", "OLLAMA/sim-tiny")),
+     "llms[0].model: model spec 'OLLAMA/sim-tiny': provider names are lower case"),
+    ("utf16", "x.yaml", BASE_YAML.decode().encode("utf-16"), "x.yaml: not UTF-8 text (byte 0xff at offset 0)"),
+    ("whitespace-file", "x.json", b"  \n\t\n", "x.json: file is empty"),
+    ("yaml-merge-key", "x.yaml", BASE_YAML + b"extra: &x {a: 1}\nmore:\n  <<: *x\n",
+     "YAML anchors (&x) are not allowed"),
+    ("top-level-null", "x.yaml", b"---\n", "x.yaml is invalid: expected a mapping, got nothing"),
     ("raw-nul-byte-in-yaml", "x.yaml", BASE_YAML.replace(b"Three sentences.", b"Three\x00sentences."),
      "x.yaml: not valid YAML (unacceptable character #x0000"),
-    ("name-too-long", "x.yaml", mutated(at("name", "n" * 121)), "name: too long (121 characters, at most 120)"),
     ("content-too-long", "x.yaml", mutated(at("roles.0.prompt", "x" * 20_001)),
      "roles[0].prompt: too long (20001 characters, at most 20000)"),
 ]
@@ -280,6 +289,9 @@ KNOWN_BUGS: list[tuple[str, str, bytes, str, str]] = [
     ("huge-hex-integer-yaml", "x.yaml",
      BASE_YAML.replace(b"top_k: 40", b"top_k: 0x" + b"f" * 5000), "llms[0].top_k",
      "_Reader.number formats the value with f'{value}' which raises ValueError"),
+    ("lone-surrogate-in-json", "x.json",
+     BASE_JSON.replace(b"Three sentences.", b"Three \\ud800 sentences."), "summarizer.sections[0].content",
+     "validation accepts the text, then BSON encoding fails in insert with UnicodeEncodeError"),
 ]
 
 
@@ -350,14 +362,22 @@ async def test_base_experiment_imports(store, cli_env, tmp_path):
     assert parse_experiment(json.loads(BASE_JSON)).name == "Small yard"
 
 
+@pytest.mark.parametrize("name, raw, expected", [pytest.param(n, r, e, id=i) for i, n, r, e in CASES + EXTRA_CASES])
+def test_bad_file_is_rejected_in_process(name, raw, expected):
+    """The same decoding and validation `experiment import` runs, without the subprocess."""
+    with pytest.raises(ValidationError) as caught:
+        validate_document(decode_experiment_file(raw, name), name)
+    assert expected in caught.value.one_line()
+
+
 def test_the_table_is_big_and_ids_are_unique():
-    ids = [case[0] for case in CASES] + [case[0] for case in KNOWN_BUGS]
+    ids = [case[0] for case in CASES + EXTRA_CASES] + [case[0] for case in KNOWN_BUGS]
     assert len(CASES) >= 35
     assert len(ids) == len(set(ids))
 
 
-def test_every_mutated_case_really_differs_from_the_base():
-    assert all(raw not in (BASE_YAML, BASE_JSON) for _, _, raw, _ in CASES)
+def test_every_case_really_differs_from_the_base():
+    assert all(raw not in (BASE_YAML, BASE_JSON) for _, _, raw, _ in CASES + EXTRA_CASES)
 
 
 # --- pure: every problem at once -----------------------------------------------------

@@ -8,10 +8,9 @@ from rich.console import Console
 from rich.table import Table
 
 from simulator.cli.progress import PullProgressBar
-from simulator.config import Settings
+from simulator.config import DEFAULT_OPENAI_BASE_URL, Settings
 from simulator.llm.factory import CallMode, ModelSettings, build_chat_model
 from simulator.llm.ollama_provider import OllamaChatModel
-from simulator.llm.openai_provider import DEFAULT_BASE_URL
 from simulator.llm.retry import RetryPolicy
 from simulator.llm.types import ChatOptions
 
@@ -47,7 +46,7 @@ async def list_command(args: argparse.Namespace, settings: Settings) -> int:
     console.print(table)
     if settings.openai_api_key or settings.openai_base_url:
         key = "API key set" if settings.openai_api_key else "no API key"
-        console.print(f"OpenAI: configured ({settings.openai_base_url or DEFAULT_BASE_URL}, {key})")
+        console.print(f"OpenAI: configured ({settings.openai_base_url or DEFAULT_OPENAI_BASE_URL}, {key})")
     else:
         console.print("OpenAI: not configured (set OPENAI_API_KEY, or OPENAI_BASE_URL for a compatible server)")
     return 0

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping
 
-import inflect
-
 _IRREGULAR_THIRD_PERSON = {"be": "is", "have": "has", "do": "does", "go": "goes"}
 _IRREGULAR_PLURAL_VERB = {"be": "are"}
 
 
 @lru_cache(maxsize=1)
-def _engine() -> inflect.engine:
+def _engine():
+    """inflect takes over a second to import, so only commands that render prompts pay for it."""
+    import inflect
+
     return inflect.engine()
 
 

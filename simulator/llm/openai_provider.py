@@ -9,12 +9,12 @@ from typing import Any, Sequence
 import openai
 import pydantic
 
+from simulator.config import DEFAULT_OPENAI_BASE_URL
 from simulator.llm.types import ChatMessage, ChatOptions, ModelCallError, Reply, retryable_status
 from simulator.logs import get_logger
 
 log = get_logger("llm.openai")
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Models that reject the system role: their system prompt goes into the first user turn.
 NO_SYSTEM_ROLE_PREFIXES = ("o1-mini", "o1-preview", "gemma")
 UNSUPPORTED_OPTIONS = ("top_k",)
@@ -27,7 +27,7 @@ class OpenAIChatModel:
                  timeout: float | None = None):
         self.name = name
         self.spec = f"openai/{name}"
-        self.endpoint = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.endpoint = (base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")
         # Local servers ignore the key, but the client insists on one.
         self._client = openai.AsyncOpenAI(api_key=api_key or "not-needed", base_url=self.endpoint,
                                           max_retries=0, timeout=timeout)
