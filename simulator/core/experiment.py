@@ -181,6 +181,8 @@ class _Reader:
             self.problems.add(path, f"too long ({len(value)} characters, at most {limit})")
         elif "\x00" in value:
             self.problems.add(path, "contains a NUL character")
+        elif not _encodable(value):
+            self.problems.add(path, "contains an invalid character (a lone UTF-16 surrogate)")
         return value
 
     def number(self, value: Any, path: str, low: float, high: float, *, integer: bool = False,
@@ -189,7 +191,8 @@ class _Reader:
             self.problems.add(path, f"expected {'a whole number' if integer else 'a number'}, got {_kind(value)}")
             return None
         if value != value or value < low or value > high or (low_open and value == low):
-            self.problems.add(path, f"{value} is out of range ({'(' if low_open else '['}{low:g}, {high:g}])")
+            shown = f"{value:.6g}" if abs(value) < 1e15 or value != value else "a huge number"
+            self.problems.add(path, f"{shown} is out of range ({'(' if low_open else '['}{low:g}, {high:g}])")
             return None
         return value
 
@@ -209,6 +212,14 @@ class _Reader:
             self.problems.add(path, f"too many items ({len(value)}, at most {high})")
             return []
         return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _kind(value: Any) -> str:

@@ -19,7 +19,16 @@ MAX_DEPTH = 12
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors and aliases outright."""
+    """SafeLoader that refuses anchors, aliases and duplicate keys outright."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise ValidationError(f"line {key_node.start_mark.line + 1}: the field {key!r} appears twice")
+            seen.add(key) if isinstance(key, (str, int, float, bool)) else None
+        return super().construct_mapping(node, deep=deep)
 
     def compose_node(self, parent, index):  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
@@ -46,7 +55,8 @@ def decode_experiment_file(raw: bytes, filename: str) -> Any:
         raise ValidationError(f"{where}: file is empty")
     is_json = filename.lower().endswith(".json")
     try:
-        data = json.loads(text) if is_json else yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (safe loader)
+        data = json.loads(text, object_pairs_hook=_unique_keys) if is_json \
+            else yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader)
     except ValidationError as exc:
         raise ValidationError(f"{where}: {exc.message}") from None
     except json.JSONDecodeError as exc:
@@ -57,8 +67,19 @@ def decode_experiment_file(raw: bytes, filename: str) -> Any:
         raise ValidationError(f"{where}: not valid YAML ({at}{getattr(exc, 'problem', None) or exc})") from None
     except RecursionError:
         raise ValidationError(f"{where}: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        detail = "a number with thousands of digits" if "digits" in str(exc) else str(exc)[:120]
+        raise ValidationError(f"{where}: not a usable {'JSON' if is_json else 'YAML'} file ({detail})") from None
     _check_depth(data, where)
     return data
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ValidationError(f"the field {key!r} appears twice in one object")
+    return dict(pairs)
 
 
 def _check_depth(data: Any, where: str) -> None:

@@ -25,6 +25,7 @@ from simulator.core.wording import ROLE_ATTRIBUTES, TOTAL_ATTRIBUTES
 ALLOWED_FILTERS = frozenset({"capitalize", "upper", "lower", "title", "trim"})
 TOTAL_NAMES = ("agents", "roles")
 AGENT_ATTRIBUTES = frozenset({"name", "role"})
+MAX_DEPTH = 40  # nodes deep; deeper templates exhaust jinja's parser or Python's compiler
 _COMPARISONS = frozenset({"eq", "ne", "gt", "gteq", "lt", "lteq"})
 _LEGACY_TAG = re.compile(r"<([A-Z][A-Z0-9_]*)>")
 
@@ -90,6 +91,9 @@ def check_template(text: str, vocabulary: Vocabulary) -> str:
         tree = _environment.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(f"template syntax error on line {exc.lineno}: {exc.message}") from None
+    except RecursionError:
+        raise TemplateProblem(f"template nested more than the parser allows (keep it under {MAX_DEPTH} levels)") \
+            from None
     _Checker(vocabulary).visit(tree)
     return source
 
@@ -97,8 +101,18 @@ def check_template(text: str, vocabulary: Vocabulary) -> str:
 class _Checker:
     def __init__(self, vocabulary: Vocabulary):
         self.vocabulary = vocabulary
+        self.depth = 0
 
     def visit(self, node: nodes.Node) -> None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise TemplateProblem(f"template nested more than {MAX_DEPTH} levels deep; simplify it")
+            self._dispatch(node)
+        finally:
+            self.depth -= 1
+
+    def _dispatch(self, node: nodes.Node) -> None:
         method = getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
             raise TemplateProblem(f"template uses {_describe(node)}, which prompts may not use "
@@ -183,3 +197,6 @@ def render(source: str, context: Mapping[str, Any]) -> str:
         return _environment.from_string(source).render(**context)
     except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
         raise TemplateProblem(f"template failed to render: {exc}") from None
+    except (TypeError, ValueError, SyntaxError, RecursionError, MemoryError) as exc:
+        # e.g. `guard.num > 'many'`: checked names, but an operation Python refuses
+        raise TemplateProblem(f"template failed to render: {type(exc).__name__}: {str(exc)[:200]}") from None
