@@ -1,42 +1,46 @@
 #!/usr/bin/env python3
-"""The main job `make demo` runs against the services `make services` started."""
+"""The main job `make demo` runs, against the services `make services` started.
+
+It checks the database, asks sim-tiny one question through each provider, then runs
+the prison experiment 1v1 for 6 messages over 2 days and shows the stored transcript.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
-import time
+from pathlib import Path
 
-import ollama
-
-
-def step(title: str, argv: list[str]) -> None:
-    print(f"\n$ {' '.join(argv)}", flush=True)
-    result = subprocess.run(argv, check=False)
-    if result.returncode != 0:
-        sys.exit(f"demo: `{title}` failed (exit {result.returncode})")
+ROOT = Path(__file__).resolve().parent.parent
+SIMULATOR = str(Path(sys.executable).parent / "simulator")
 
 
-async def one_reply(host: str) -> None:
-    client = ollama.AsyncClient(host=host)
-    started = time.perf_counter()
-    response = await client.chat(
-        model="sim-tiny",
-        messages=[{"role": "system", "content": "You are Guard_117, a prison guard."},
-                  {"role": "user", "content": "Prisoner_204: Good morning, guard. Is it yard time?"}],
-        options={"temperature": 0.8, "seed": 42},
-    )
-    elapsed = time.perf_counter() - started
-    print(f"\nsim-tiny (Ollama at {host}) replied in {elapsed * 1000:.0f} ms "
-          f"({response.prompt_eval_count} prompt + {response.eval_count} completion tokens):")
-    print(f"  Guard_117: {response.message.content.strip()}")
+def step(*args: str, capture: bool = False) -> str:
+    """Run a simulator command, echoing its output live; returns it when `capture`."""
+    print(f"\n$ simulator {' '.join(args)}", flush=True)
+    process = subprocess.Popen([SIMULATOR, *args], text=True, stdout=subprocess.PIPE if capture else None)
+    captured = []
+    if capture:
+        for line in process.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            captured.append(line)
+    if process.wait() != 0:
+        sys.exit(f"demo: `simulator {' '.join(args)}` failed (exit {process.returncode})")
+    return "".join(captured)
 
 
 def main() -> None:
-    step("db ping", [os.path.join(os.path.dirname(sys.executable), "simulator"), "db", "ping"])
-    asyncio.run(one_reply(os.environ.get("OLLAMA_HOST", "http://127.0.0.1:11434")))
+    step("db", "ping")
+    step("models", "chat", "ollama/sim-tiny", "Good morning, guard. Is it yard time?",
+         "--system", "You are Guard_117, a prison guard.", "--seed", "42")
+    os.environ.setdefault("OPENAI_BASE_URL", os.environ.get("OLLAMA_HOST", "http://127.0.0.1:11434") + "/v1")
+    step("models", "chat", "openai/sim-tiny", "Tell me about the kitchen.", "--seed", "42")
+    output = step("run", str(ROOT / "prompts" / "prison.yaml"), "--llm", "ollama/sim-tiny",
+                  "--agents", "guard=1,prisoner=1", "--messages", "6", "--days", "2", "--seed", "42", capture=True)
+    conversation = output.split()[1]
+    step("show", conversation)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from simulator.actions.conversations import conversation_id
 
 ROOT = Path(__file__).resolve().parent.parent
 PRISON = str(ROOT / "prompts" / "prison.yaml")
+SMALL = str(ROOT / "tests" / "data" / "small_prison.yaml")
 
 
 def simulator_cmd(*args: str) -> list[str]:
@@ -74,7 +75,7 @@ async def test_kill_minus_9_at_random_points_then_resume_keeps_exactly_40(cli_en
     rng = random.Random(2026)
     killed_mid_run = 0
     for trial in range(20):
-        process = subprocess.Popen(simulator_cmd("run", PRISON, "--agents", "guard=1,prisoner=2", "--messages", "40",
+        process = subprocess.Popen(simulator_cmd("run", SMALL, "--agents", "guard=1,prisoner=2", "--messages", "40",
                                                  "--days", "2", "--seed", str(trial), "--no-record"),
                                    env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    start_new_session=True)
