@@ -81,15 +81,15 @@ def check_request(stored: StoredExperiment, request: ConversationRequest) -> Non
         raise ValidationError(f"unknown context view {request.view!r} (known: {', '.join(VIEWS)})")
 
 
-async def create(store: Store, user: str, stored: StoredExperiment, request: ConversationRequest) -> ObjectId:
-    """Validate, render every prompt, store a pending conversation; returns its id."""
+def build_document(user: str, stored: StoredExperiment, request: ConversationRequest) -> dict[str, Any]:
+    """Validate a request and render every prompt: the pending conversation, ready to insert."""
     check_request(stored, request)
     experiment = stored.experiment
     counts = check_counts(experiment, dict(request.agent_counts))
     variants = check_variants(experiment, dict(request.variants))
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(1, 2**31)
     agents = name_agents(counts, random.Random(seed))
-    document = {
+    return {
         "experiment_id": stored.id,
         "experiment_name": experiment.name,
         "llm": {k: v for k, v in vars(request.llm).items() if v is not None},
@@ -110,8 +110,13 @@ async def create(store: Store, user: str, stored: StoredExperiment, request: Con
         "creator": user,
         "batch_id": request.batch_id,
         "stop_reason": None,
+        "runs": 0,
     }
-    return await store.conversations.create(document)
+
+
+async def create(store: Store, user: str, stored: StoredExperiment, request: ConversationRequest) -> ObjectId:
+    """Store a pending conversation with all its settings and prompts; returns its id."""
+    return await store.conversations.create(build_document(user, stored, request))
 
 
 def conversation_id(reference: str) -> ObjectId:
@@ -205,11 +210,13 @@ async def load_state(store: Store, doc: dict[str, Any]) -> ConversationState:
 
 async def run(store: Store, settings: Settings, reference: ObjectId | str, model_settings: ModelSettings, *,
               observer: Observer | None = None, chooser: ManualChooser | None = None,
-              wall_clock: float | None = None, model: ChatModel | None = None) -> Outcome:
+              wall_clock: float | None = None, model: ChatModel | None = None,
+              extra_stop: StopCondition | None = None) -> Outcome:
     """Run (or resume) a conversation until a stop condition; status and reason are stored.
 
     `model` replaces the model stack built from the stored spec (scripted models in tests
-    and benchmarks); everything else is the same path a real run takes.
+    and benchmarks); everything else is the same path a real run takes. `extra_stop` adds a
+    condition from outside, such as a batch-wide token budget.
     """
     cid = reference if isinstance(reference, ObjectId) else conversation_id(reference)
     doc = await store.conversations.get(cid)
@@ -222,22 +229,25 @@ async def run(store: Store, settings: Settings, reference: ObjectId | str, model
         model = build_chat_model(llm["model"], settings, model_settings, store.model_calls, scope=str(cid))
     state = await load_state(store, doc)
     framing = Framing(system_prompts=doc["prompts"], starting_message=doc["starting_message"])
+    stop = make_stop(doc, wall_clock)
+    if extra_stop is not None:
+        stop = stop | extra_stop
     loop = TurnLoop(model=model, selector=make_selector(doc["speaker_selection"], doc["seed"], model, options, chooser),
-                    view=make_view(doc["view"], framing, doc.get("last_k", 10)), stop=make_stop(doc, wall_clock),
+                    view=make_view(doc["view"], framing, doc.get("last_k", 10)), stop=stop,
                     recorder=StoreRecorder(store, cid), summarizing=Summarizing(doc["summarizer_prompt"]),
                     options=options, seed=doc["seed"], meter=model_settings.meter, observer=observer)
-    await store.conversations.set_status(cid, Status.RUNNING)
+    await store.conversations.start_run(cid)
     try:
-        stop: Stop = await loop.run(state)
+        ending: Stop = await loop.run(state)
     except ModelError as exc:
         await _finish(store, cid, state, Status.FAILED, exc.one_line())
         return Outcome(cid, Status.FAILED, exc.one_line(), state.next_index)
     except (asyncio.CancelledError, KeyboardInterrupt):
         await asyncio.shield(_finish(store, cid, state, Status.STOPPED, "interrupted"))
         raise
-    status = Status.STOPPED if stop.resumable else Status.COMPLETED
-    await _finish(store, cid, state, status, stop.reason)
-    return Outcome(cid, status, stop.reason, state.next_index)
+    status = Status.STOPPED if ending.resumable else Status.COMPLETED
+    await _finish(store, cid, state, status, ending.reason)
+    return Outcome(cid, status, ending.reason, state.next_index)
 
 
 async def _finish(store: Store, cid: ObjectId, state: ConversationState, status: Status, reason: str) -> None:

@@ -74,7 +74,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=export_command)
 
 
-async def _experiment(store: Store, settings: Settings, reference: str):
+async def experiment_for(store: Store, settings: Settings, reference: str):
+    """An experiment by id or name, or a file path, imported first."""
     path = Path(reference)
     if reference.lower().endswith((".yaml", ".yml", ".json")) and path.is_file():
         return await import_file(store, settings.user, path)
@@ -86,7 +87,7 @@ async def run_command(args, settings: Settings) -> int:
     request_counts = parse_assignments(args.agents, "--agents", integer=True)
     variants = parse_assignments(args.variant, "--variant") if args.variant.strip() else {}
     async with await connect(settings) as store:
-        stored = await _experiment(store, settings, args.experiment)
+        stored = await experiment_for(store, settings, args.experiment)
         request = actions.ConversationRequest(
             llm=actions.choose_llm(stored, args.llm), agent_counts=request_counts, n_messages=args.messages,
             days=args.days, speaker_selection=args.speaker, view=args.view, last_k=args.last_k, seed=args.seed,

@@ -7,6 +7,7 @@ ones with this role's content. The summarizer's is its prompt and its own sectio
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Mapping
 
 from simulator.core.agents import Agent
@@ -65,10 +66,16 @@ def template_context(counts: Mapping[str, int], variants: Mapping[str, str],
     return context
 
 
+@lru_cache(maxsize=2048)
+def _checked(text: str, roles: tuple[str, ...], variants: tuple[tuple[str, tuple[str, ...]], ...],
+             with_agent: bool) -> str:
+    return check_template(text, Vocabulary(roles, dict(variants), with_agent=with_agent))
+
+
 def _render(experiment: Experiment, path: str, text: str, context: Mapping[str, Any], with_agent: bool) -> str:
-    vocabulary = Vocabulary(experiment.role_names, experiment.variants, with_agent=with_agent)
     try:
-        return render(check_template(text, vocabulary), context).strip()
+        source = _checked(text, experiment.role_names, tuple(experiment.variants.items()), with_agent)
+        return render(source, context).strip()
     except TemplateProblem as exc:
         raise ValidationError(f"{path}: {exc}") from None
 

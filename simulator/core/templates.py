@@ -13,6 +13,7 @@ translated into the equivalent expressions first, so its experiments come over a
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
@@ -191,10 +192,16 @@ def _describe(node: nodes.Node) -> str:
     return f"the construct {kind}"
 
 
+@lru_cache(maxsize=2048)
+def _compiled(source: str):
+    """Compiling is the slow part of rendering; a batch renders the same templates many times."""
+    return _environment.from_string(source)
+
+
 def render(source: str, context: Mapping[str, Any]) -> str:
     """Render a checked template in the sandbox; failures become TemplateProblem."""
     try:
-        return _environment.from_string(source).render(**context)
+        return _compiled(source).render(**context)
     except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
         raise TemplateProblem(f"template failed to render: {exc}") from None
     except (TypeError, ValueError, SyntaxError, RecursionError, MemoryError) as exc:

@@ -10,6 +10,7 @@ from pymongo.errors import PyMongoError
 
 from simulator.config import Settings
 from simulator.store import schema
+from simulator.store.batches import BatchRepository
 from simulator.store.connection import ServerInfo, open_client, ping, store_error
 from simulator.store.conversations import ConversationRepository, Status
 from simulator.store.experiments import ExperimentRepository
@@ -41,6 +42,10 @@ class Store:
     @property
     def summaries(self) -> SummaryRepository:
         return SummaryRepository(self.db[schema.SUMMARIES])
+
+    @property
+    def batches(self) -> BatchRepository:
+        return BatchRepository(self.db[schema.BATCHES])
 
     @property
     def model_calls(self) -> ModelCallRepository:

@@ -29,17 +29,7 @@ class ConversationRepository:
         self.collection = collection
 
     async def create(self, fields: dict[str, Any]) -> ObjectId:
-        doc = {
-            "status": Status.PENDING.value,
-            "error": None,
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0},
-            "favourite": False,
-            "created_at": now(),
-            "timings": {},
-            **fields,
-        }
-        result = await self.collection.insert_one(doc)
-        return result.inserted_id
+        return (await self.create_many([fields]))[0]
 
     async def get(self, conversation_id: ObjectId) -> dict[str, Any]:
         doc = await self.collection.find_one({"_id": conversation_id})
@@ -54,6 +44,20 @@ class ConversationRepository:
         if stamp:
             update[f"timings.{stamp}"] = now()
         await self.collection.update_one({"_id": conversation_id}, {"$set": update})
+
+    async def start_run(self, conversation_id: ObjectId) -> None:
+        """Mark running and count the run: `runs` shows how often a conversation was (re)started."""
+        await self.collection.update_one({"_id": conversation_id}, {
+            "$set": {"status": Status.RUNNING.value, "error": None, "timings.started_at": now()},
+            "$inc": {"runs": 1}})
+
+    async def create_many(self, documents: list[dict[str, Any]]) -> list[ObjectId]:
+        """Insert pending conversations (a batch stores all of its cells up front)."""
+        stamped = [{"status": Status.PENDING.value, "error": None, "favourite": False, "created_at": now(),
+                    "timings": {}, "usage": {"prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0}, **d}
+                   for d in documents]
+        result = await self.collection.insert_many(stamped, ordered=True)
+        return list(result.inserted_ids)
 
     async def finish(self, conversation_id: ObjectId, status: Status, reason: str, usage: dict[str, Any],
                      n_stored: int) -> None:

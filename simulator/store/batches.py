@@ -1,0 +1,30 @@
+"""Batch documents: the grid, every cell with its conversation id, and the batch status."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
+
+from simulator.errors import NotFound
+
+
+class BatchRepository:
+    def __init__(self, collection: AsyncCollection):
+        self.collection = collection
+
+    async def insert(self, doc: dict[str, Any]) -> ObjectId:
+        result = await self.collection.insert_one({"created_at": datetime.now(timezone.utc), **doc})
+        return result.inserted_id
+
+    async def get(self, batch_id: ObjectId) -> dict[str, Any]:
+        doc = await self.collection.find_one({"_id": batch_id})
+        if doc is None:
+            raise NotFound(f"no batch with id {batch_id}", "`simulator batch EXPERIMENT ...` prints batch ids")
+        return doc
+
+    async def set_status(self, batch_id: ObjectId, status: str, note: str | None = None) -> None:
+        await self.collection.update_one({"_id": batch_id}, {"$set": {"status": status, "note": note,
+                                                                      "updated_at": datetime.now(timezone.utc)}})
