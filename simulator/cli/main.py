@@ -38,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Callable | None = getattr(args, "handler", None)
     if handler is None:
+        if not (sys.argv[1:] if argv is None else argv):  # `simulator` alone opens the menus
+            from simulator.cli.menus.app import run as run_menus
+
+            return run_menus()
         parser.print_help()
         return 0
     secrets: list[str] = []
