@@ -10,7 +10,7 @@ SERVICES := $(BIN)/python scripts/services.py
 export MONGODB_URI ?= mongodb://127.0.0.1:$(or $(SIM_MONGO_PORT),27017)
 export OLLAMA_HOST ?= http://127.0.0.1:$(or $(SIM_OLLAMA_PORT),11434)
 
-.PHONY: setup build services services-down status demo test clean
+.PHONY: setup build services services-down status demo test bench clean
 
 setup: $(STAMP)
 
@@ -40,3 +40,6 @@ test: build
 
 clean: services-down
 	rm -rf .data
+
+bench: build
+	$(BIN)/python benchmarks/run_all.py

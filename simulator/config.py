@@ -32,6 +32,7 @@ class Settings:
     openai_base_url: str | None = None
     user: str = "researcher"
     db_timeout_ms: int = 5000
+    db_write_concurrency: int | None = None
 
     def secrets(self) -> list[str]:
         """Values that must never reach output or logs."""
@@ -71,6 +72,9 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
     timeout = values.get("DB_TIMEOUT_MS", "5000")
     if not timeout.isdigit() or int(timeout) == 0:
         raise ConfigError(f"DB_TIMEOUT_MS must be a positive whole number of milliseconds, got {timeout!r}")
+    writes = values.get("DB_WRITE_CONCURRENCY", "").strip()
+    if writes and (not writes.isdigit() or int(writes) == 0):
+        raise ConfigError(f"DB_WRITE_CONCURRENCY must be a positive whole number, got {writes!r}")
     ollama_host = values.get("OLLAMA_HOST", "").strip() or DEFAULT_OLLAMA_HOST
     if "://" not in ollama_host:
         ollama_host = f"http://{ollama_host}"
@@ -82,6 +86,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         openai_base_url=values.get("OPENAI_BASE_URL") or None,
         user=(values.get("SIM_USER") or values.get("DB_USER") or _os_user()).strip(),
         db_timeout_ms=int(timeout),
+        db_write_concurrency=int(writes) if writes else None,
     )
 
 

@@ -8,12 +8,14 @@ under it. Running wires the engine to the store and the model stack.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo.errors import PyMongoError
 
 from simulator.actions.experiments import StoredExperiment
 from simulator.config import Settings
@@ -190,6 +192,8 @@ class Outcome:
 
 async def load_state(store: Store, doc: dict[str, Any]) -> ConversationState:
     agents = [Agent(a["name"], a["role"]) for a in doc["agents"]]
+    if doc.get("runs", 0) == 0:  # never started, so nothing can be stored: skip the queries
+        return ConversationState(agents=agents, n_messages=doc["n_messages"], days=doc["days"])
     stored = await store.messages.list(doc["_id"])
     expected = 0
     turns = []
@@ -242,6 +246,12 @@ async def run(store: Store, settings: Settings, reference: ObjectId | str, model
     except ModelError as exc:
         await _finish(store, cid, state, Status.FAILED, exc.one_line())
         return Outcome(cid, Status.FAILED, exc.one_line(), state.next_index)
+    except PyMongoError as exc:  # the database failed for good: say so on the conversation if we still can
+        reason = f"database error: {str(exc)[:300]}"
+        log.warning("conversation %s: %s", cid, reason)
+        with contextlib.suppress(PyMongoError):
+            await _finish(store, cid, state, Status.FAILED, reason)
+        return Outcome(cid, Status.FAILED, reason, state.next_index)
     except (asyncio.CancelledError, KeyboardInterrupt):
         await asyncio.shield(_finish(store, cid, state, Status.STOPPED, "interrupted"))
         raise

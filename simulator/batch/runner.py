@@ -124,6 +124,9 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
             except SimulatorError as exc:  # one bad cell never stops the batch
                 log.warning("batch %s: conversation %s failed: %s", batch_id, cid, exc.one_line())
                 status = Status.FAILED
+            except Exception:  # a bug in one cell must not take the others down either
+                log.exception("batch %s: conversation %s crashed", batch_id, cid)
+                status = Status.FAILED
             finally:
                 progress.running -= 1
             if status is Status.COMPLETED:

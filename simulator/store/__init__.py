@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from pymongo import AsyncMongoClient
@@ -26,30 +27,31 @@ class Store:
     client: AsyncMongoClient
     db: AsyncDatabase
     server: ServerInfo
+    write_gate: asyncio.Semaphore | None = None  # see store/retry.py
 
     @property
     def experiments(self) -> ExperimentRepository:
-        return ExperimentRepository(self.db[schema.EXPERIMENTS])
+        return ExperimentRepository(self.db[schema.EXPERIMENTS], self.write_gate)
 
     @property
     def conversations(self) -> ConversationRepository:
-        return ConversationRepository(self.db[schema.CONVERSATIONS])
+        return ConversationRepository(self.db[schema.CONVERSATIONS], self.write_gate)
 
     @property
     def messages(self) -> MessageRepository:
-        return MessageRepository(self.db[schema.MESSAGES])
+        return MessageRepository(self.db[schema.MESSAGES], self.write_gate)
 
     @property
     def summaries(self) -> SummaryRepository:
-        return SummaryRepository(self.db[schema.SUMMARIES])
+        return SummaryRepository(self.db[schema.SUMMARIES], self.write_gate)
 
     @property
     def batches(self) -> BatchRepository:
-        return BatchRepository(self.db[schema.BATCHES])
+        return BatchRepository(self.db[schema.BATCHES], self.write_gate)
 
     @property
     def model_calls(self) -> ModelCallRepository:
-        return ModelCallRepository(self.db[schema.MODEL_CALLS])
+        return ModelCallRepository(self.db[schema.MODEL_CALLS], self.write_gate)
 
     async def close(self) -> None:
         await self.client.close()
@@ -74,4 +76,11 @@ async def connect(settings: Settings) -> Store:
     except BaseException:
         await client.close()
         raise
-    return Store(client=client, db=db, server=server)
+    return Store(client=client, db=db, server=server, write_gate=asyncio.Semaphore(write_concurrency(settings, server)))
+
+
+def write_concurrency(settings: Settings, server: ServerInfo) -> int:
+    """Writes at once: 1 on FerretDB (SQLite has one writer), 32 on MongoDB; DB_WRITE_CONCURRENCY overrides."""
+    if settings.db_write_concurrency:
+        return settings.db_write_concurrency
+    return 1 if server.flavour.startswith("FerretDB") else 32

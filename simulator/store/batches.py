@@ -6,15 +6,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bson import ObjectId
-from pymongo.asynchronous.collection import AsyncCollection
 
 from simulator.errors import NotFound
+from simulator.store.retry import Repository, retry_transient
 
 
-class BatchRepository:
-    def __init__(self, collection: AsyncCollection):
-        self.collection = collection
+class BatchRepository(Repository):
 
+    @retry_transient
     async def insert(self, doc: dict[str, Any]) -> ObjectId:
         result = await self.collection.insert_one({"created_at": datetime.now(timezone.utc), **doc})
         return result.inserted_id
@@ -25,6 +24,7 @@ class BatchRepository:
             raise NotFound(f"no batch with id {batch_id}", "`simulator batch EXPERIMENT ...` prints batch ids")
         return doc
 
+    @retry_transient
     async def set_status(self, batch_id: ObjectId, status: str, note: str | None = None) -> None:
         await self.collection.update_one({"_id": batch_id}, {"$set": {"status": status, "note": note,
                                                                       "updated_at": datetime.now(timezone.utc)}})

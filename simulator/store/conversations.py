@@ -7,9 +7,9 @@ from enum import Enum
 from typing import Any
 
 from bson import ObjectId
-from pymongo.asynchronous.collection import AsyncCollection
 
 from simulator.errors import NotFound
+from simulator.store.retry import Repository, retry_transient
 
 
 class Status(str, Enum):
@@ -24,9 +24,7 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class ConversationRepository:
-    def __init__(self, collection: AsyncCollection):
-        self.collection = collection
+class ConversationRepository(Repository):
 
     async def create(self, fields: dict[str, Any]) -> ObjectId:
         return (await self.create_many([fields]))[0]
@@ -37,6 +35,7 @@ class ConversationRepository:
             raise NotFound(f"no conversation with id {conversation_id}")
         return doc
 
+    @retry_transient
     async def set_status(self, conversation_id: ObjectId, status: Status, error: str | None = None) -> None:
         stamp = {Status.RUNNING: "started_at", Status.COMPLETED: "finished_at",
                  Status.FAILED: "finished_at", Status.STOPPED: "finished_at"}.get(status)
@@ -45,12 +44,14 @@ class ConversationRepository:
             update[f"timings.{stamp}"] = now()
         await self.collection.update_one({"_id": conversation_id}, {"$set": update})
 
+    @retry_transient
     async def start_run(self, conversation_id: ObjectId) -> None:
         """Mark running and count the run: `runs` shows how often a conversation was (re)started."""
         await self.collection.update_one({"_id": conversation_id}, {
             "$set": {"status": Status.RUNNING.value, "error": None, "timings.started_at": now()},
             "$inc": {"runs": 1}})
 
+    @retry_transient
     async def create_many(self, documents: list[dict[str, Any]]) -> list[ObjectId]:
         """Insert pending conversations (a batch stores all of its cells up front)."""
         stamped = [{"status": Status.PENDING.value, "error": None, "favourite": False, "created_at": now(),
@@ -59,6 +60,7 @@ class ConversationRepository:
         result = await self.collection.insert_many(stamped, ordered=True)
         return list(result.inserted_ids)
 
+    @retry_transient
     async def finish(self, conversation_id: ObjectId, status: Status, reason: str, usage: dict[str, Any],
                      n_stored: int) -> None:
         """Record how a run ended: failed runs keep their reason in `error`, others in `stop_reason`."""
@@ -67,6 +69,7 @@ class ConversationRepository:
             "status": status.value, "error": reason if failed else None, "stop_reason": None if failed else reason,
             "usage": usage, "stored_messages": n_stored, "timings.finished_at": now()}})
 
+    @retry_transient
     async def add_usage(self, conversation_id: ObjectId, prompt_tokens: int, completion_tokens: int,
                         cost: float = 0.0) -> None:
         await self.collection.update_one(

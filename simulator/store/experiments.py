@@ -6,15 +6,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bson import ObjectId
-from pymongo.asynchronous.collection import AsyncCollection
 
 from simulator.errors import NotFound
+from simulator.store.retry import Repository, retry_transient
 
 
-class ExperimentRepository:
-    def __init__(self, collection: AsyncCollection):
-        self.collection = collection
+class ExperimentRepository(Repository):
 
+    @retry_transient
     async def insert(self, doc: dict[str, Any]) -> ObjectId:
         doc = {"created_at": datetime.now(timezone.utc), **doc}
         result = await self.collection.insert_one(doc)
@@ -32,6 +31,7 @@ class ExperimentRepository:
     async def list(self, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         return await self.collection.find(query or {}).sort("created_at", -1).to_list()
 
+    @retry_transient
     async def update(self, experiment_id: ObjectId, fields: dict[str, Any]) -> None:
         await self.collection.update_one({"_id": experiment_id}, {"$set": fields})
 

@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bson import ObjectId
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from simulator.errors import NotFound
+from simulator.store.retry import Repository, retry_transient
 
 
 @dataclass
@@ -31,10 +31,9 @@ class Message:
         return cls(**{name: doc[name] for name in cls.__dataclass_fields__ if name in doc})
 
 
-class MessageRepository:
-    def __init__(self, collection: AsyncCollection):
-        self.collection = collection
+class MessageRepository(Repository):
 
+    @retry_transient
     async def append(self, message: Message) -> bool:
         """Store a message; False when this (conversation, index) is already stored.
 

@@ -1,24 +1,27 @@
-"""Recorded model calls for exact replay (see simulator/llm/replay.py)."""
+"""Recorded model calls for exact replay (see simulator/llm/replay.py).
+
+The call key is the `_id`, so lookups stay fast on FerretDB (which pushes down only `_id`).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
+
+from simulator.store.retry import Repository, retry_transient
 
 
-class ModelCallRepository:
-    def __init__(self, collection: AsyncCollection):
-        self.collection = collection
+class ModelCallRepository(Repository):
 
     async def get(self, key: str) -> dict[str, Any] | None:
-        return await self.collection.find_one({"key": key}, {"_id": 0})
+        return await self.collection.find_one({"_id": key}, {"_id": 0})
 
+    @retry_transient
     async def put(self, key: str, document: dict[str, Any]) -> None:
         """Insert once; a second recording of the same key keeps the first."""
         await self.collection.update_one(
-            {"key": key},
+            {"_id": key},
             {"$setOnInsert": {**document, "key": key, "created_at": datetime.now(timezone.utc)}},
             upsert=True,
         )

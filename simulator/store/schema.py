@@ -32,7 +32,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     MESSAGES: [([("conversation_id", ASCENDING), ("index", ASCENDING)], {"unique": True})],
     SUMMARIES: [([("conversation_id", ASCENDING), ("day", ASCENDING)], {"unique": True})],
     BATCHES: [([("experiment_id", ASCENDING)], {})],
-    MODEL_CALLS: [([("key", ASCENDING)], {"unique": True})],
+    MODEL_CALLS: [],  # keyed by _id
 }
 
 

@@ -1,21 +1,26 @@
-"""End-of-day summaries: one per (conversation, day); writing it again replaces it."""
+"""End-of-day summaries: one per (conversation, day); writing it again replaces it.
+
+The `_id` is "<conversation>:<day>": FerretDB's SQLite backend can only push `_id`
+equality down to SQLite, so an upsert by `_id` stays fast however many summaries exist.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from bson import ObjectId
-from pymongo.asynchronous.collection import AsyncCollection
+
+from simulator.store.retry import Repository, retry_transient
 
 
-class SummaryRepository:
-    def __init__(self, collection: AsyncCollection):
-        self.collection = collection
+class SummaryRepository(Repository):
 
+    @retry_transient
     async def save(self, conversation_id: ObjectId, day: int, content: str, usage: dict | None = None) -> None:
         await self.collection.update_one(
-            {"conversation_id": conversation_id, "day": day},
-            {"$set": {"content": content, "usage": usage or {}, "created_at": datetime.now(timezone.utc)}},
+            {"_id": f"{conversation_id}:{day}"},
+            {"$set": {"conversation_id": conversation_id, "day": day, "content": content, "usage": usage or {},
+                      "created_at": datetime.now(timezone.utc)}},
             upsert=True,
         )
 

@@ -1,0 +1,131 @@
+"""Shared set-up for the benchmarks: a real FerretDB, an instant model, a slow endpoint.
+
+Benchmarks print figures; they are not tests. Each starts its own FerretDB (built and
+cached by scripts/services.py) in a temporary folder unless MONGODB_URI is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import services  # noqa: E402
+
+from simulator.actions.experiments import import_file  # noqa: E402
+from simulator.config import Settings  # noqa: E402
+from simulator.llm.types import Reply  # noqa: E402
+from simulator.store import connect  # noqa: E402
+
+SMALL = ROOT / "tests" / "data" / "small_prison.yaml"
+
+
+@contextlib.asynccontextmanager
+async def bench_store():
+    """A fresh database on a private FerretDB (or on MONGODB_URI), dropped afterwards."""
+    with tempfile.TemporaryDirectory(prefix="sim-bench-") as tmp:
+        uri = os.environ.get("MONGODB_URI")
+        state = Path(tmp)
+        if not uri:
+            tools = services.build_all()
+            uri = services.start_ferretdb(tools, state, services.free_port())
+        settings = Settings(mongodb_uri=uri, db_name=f"bench_{uuid.uuid4().hex[:8]}", user="bench")
+        store = await connect(settings)
+        try:
+            experiment = await import_file(store, settings.user, SMALL)
+            yield store, settings, experiment
+        finally:
+            await store.client.drop_database(settings.db_name)
+            await store.close()
+            services.Service("ferretdb", state).stop()
+
+
+class InstantModel:
+    """Answers at once: what is left to measure is the engine and the database."""
+
+    spec, endpoint = "instant/model", "instant"
+
+    def __init__(self, meter=None):
+        self.meter = meter
+        self.n = 0
+
+    async def chat(self, messages, options):
+        self.n += 1
+        reply = Reply(text=f"Reply number {self.n}, about the yard and the gate.", prompt_tokens=50,
+                      completion_tokens=10)
+        if self.meter is not None:
+            self.meter.add(self.spec, reply)
+        return reply
+
+
+class SlowEndpoint:
+    """An OpenAI-compatible chat endpoint on loopback that answers after a fixed delay."""
+
+    def __init__(self, delay: float):
+        self.delay = delay
+        body = json.dumps({"id": "b", "object": "chat.completion", "created": 0, "model": "bench",
+                           "choices": [{"index": 0, "finish_reason": "stop",
+                                        "message": {"role": "assistant", "content": "A fixed answer."}}],
+                           "usage": {"prompt_tokens": 50, "completion_tokens": 4, "total_tokens": 54}}).encode()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(outer.delay)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.request_queue_size = 256
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TurnClock:
+    """An engine observer that records when each turn was stored."""
+
+    def __init__(self):
+        self.stamps: list[float] = [time.perf_counter()]
+
+    def on_turn(self, turn, note) -> None:
+        self.stamps.append(time.perf_counter())
+
+    def on_summary(self, day, content) -> None:
+        self.stamps.append(time.perf_counter())
+
+    def durations_ms(self) -> list[float]:
+        return [(b - a) * 1000 for a, b in zip(self.stamps, self.stamps[1:])]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def summary(values: list[float]) -> str:
+    return f"median {statistics.median(values):.3f} ms, p95 {percentile(values, 0.95):.3f} ms"

@@ -1,0 +1,40 @@
+"""Does a message cost more late in a long conversation? Message ~1000 versus message ~10.
+
+One 1,000-message conversation with the full shared transcript (the heaviest view) and a
+zero-latency model, so the cost is the engine's and the database's.
+
+    .venv/bin/python benchmarks/long_conversation.py [--messages 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+
+from _support import InstantModel, TurnClock, bench_store
+
+from simulator.actions import conversations
+from simulator.llm.factory import ModelSettings
+
+
+async def main(n_messages: int) -> None:
+    async with bench_store() as (store, settings, experiment):
+        request = conversations.ConversationRequest(llm=experiment.experiment.llms[0],
+                                                    agent_counts={"guard": 1, "prisoner": 1},
+                                                    n_messages=n_messages, view="shared", seed=1)
+        cid = await conversations.create(store, settings.user, experiment, request)
+        options = ModelSettings()
+        clock = TurnClock()
+        await conversations.run(store, settings, cid, options, model=InstantModel(options.meter), observer=clock)
+        turns = clock.durations_ms()[:n_messages]
+        early = statistics.median(turns[5:16])
+        late = statistics.median(turns[n_messages - 11:n_messages])
+        print(f"message ~10: {early:.3f} ms; message ~{n_messages}: {late:.3f} ms; "
+              f"ratio {late / early:.2f}x (median of 11 messages around each)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=1000)
+    asyncio.run(main(parser.parse_args().messages))
