@@ -7,15 +7,13 @@ cached by scripts/services.py) in a temporary folder unless MONGODB_URI is set.
 from __future__ import annotations
 
 import contextlib
-import json
+import subprocess
 import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,40 +68,22 @@ class InstantModel:
 
 
 class SlowEndpoint:
-    """An OpenAI-compatible chat endpoint on loopback that answers after a fixed delay."""
+    """benchmarks/slow_endpoint.py in its own process, on a free loopback port."""
 
     def __init__(self, delay: float):
-        self.delay = delay
-        body = json.dumps({"id": "b", "object": "chat.completion", "created": 0, "model": "bench",
-                           "choices": [{"index": 0, "finish_reason": "stop",
-                                        "message": {"role": "assistant", "content": "A fixed answer."}}],
-                           "usage": {"prompt_tokens": 50, "completion_tokens": 4, "total_tokens": 54}}).encode()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                time.sleep(outer.delay)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 256
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        port = services.free_port()
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("slow_endpoint.py")),
+                                         str(port), str(delay)])
+        self.url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 10
+        while not services._port_open(port):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the slow endpoint did not start")
+            time.sleep(0.05)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.process.terminate()
+        self.process.wait(timeout=10)
 
 
 class TurnClock:

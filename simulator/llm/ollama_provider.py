@@ -13,6 +13,7 @@ import httpx
 import ollama
 import pydantic
 
+from simulator.llm.clients import shared_client
 from simulator.llm.types import ChatMessage, ChatOptions, ModelCallError, Reply, retryable_status
 from simulator.logs import get_logger
 
@@ -27,10 +28,15 @@ class OllamaChatModel:
         self.name = name
         self.spec = f"ollama/{name}"
         self.endpoint = host
-        self._client = ollama.AsyncClient(host=host, timeout=timeout)
+        self._timeout = timeout
         self._on_pull = on_pull
         self._digest: str | None = None
         self._ready = False
+
+    @property
+    def _client(self) -> ollama.AsyncClient:
+        return shared_client("ollama", self.endpoint, None, self._timeout,
+                             lambda: ollama.AsyncClient(host=self.endpoint, timeout=self._timeout))
 
     def _error(self, exc: BaseException) -> ModelCallError:
         return ollama_error(self.spec, self.endpoint, exc)

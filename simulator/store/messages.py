@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -26,6 +26,10 @@ class Message:
     latency: float = 0.0
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
+    def document(self) -> dict[str, Any]:
+        """The stored shape; built by hand because dataclasses.asdict deep-copies every field."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "Message":
         return cls(**{name: doc[name] for name in cls.__dataclass_fields__ if name in doc})
@@ -40,7 +44,7 @@ class MessageRepository(Repository):
         The unique index makes a retried append after a crash or timeout harmless.
         """
         try:
-            await self.collection.insert_one(asdict(message))
+            await self.collection.insert_one(message.document())
         except DuplicateKeyError:
             return False
         return True
