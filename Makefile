@@ -36,6 +36,7 @@ demo: services
 	$(BIN)/python scripts/demo.py
 
 test: build
+	@command -v tmux >/dev/null || (echo "installing tmux for the terminal test" && apt-get update -qq && apt-get install -y -qq tmux)
 	$(BIN)/python -m pytest
 
 clean: services-down

@@ -124,8 +124,8 @@ def test_counts_must_cover_the_roles(experiment):
                                          ("pass", "passes"), ("play", "plays")])
 def test_third_person_verbs(base, third):
     assert third_person(base) == third
-    assert RoleWording("guard", 1).verb(base) == third
-    assert RoleWording("guard", 3).verb(base) == ("are" if base == "be" else base)
+    assert RoleWording(count=1, name="guard").verb(base) == third
+    assert RoleWording(count=3, name="guard").verb(base) == ("are" if base == "be" else base)
 
 
 def test_legacy_tags_translate_and_unknown_ones_are_named():

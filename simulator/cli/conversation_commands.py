@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from simulator.actions import conversations as actions
+from simulator.actions.browse import transcript
 from simulator.actions.experiments import find as find_experiment, import_file
 from simulator.cli.arguments import parse_assignments
 from simulator.cli.render import LiveTranscript, print_conversation
@@ -146,24 +147,18 @@ def manual_chooser(console: Console):
 
 async def show_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
-        cid = actions.conversation_id(args.conversation)
-        doc = await store.conversations.get(cid)
-        messages = await store.messages.list(cid)
-        summaries = await store.summaries.list(cid)
-    print_conversation(Console(), doc, messages, summaries)
+        shown = await transcript(store, actions.conversation_id(args.conversation))
+    print_conversation(Console(), shown.doc, shown.messages, shown.summaries)
     return 0
 
 
 async def export_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
-        cid = actions.conversation_id(args.conversation)
-        doc = await store.conversations.get(cid)
-        messages = await store.messages.list(cid)
-        summaries = await store.summaries.list(cid)
-    text = render_export(args.format, doc, messages, summaries)
+        shown = await transcript(store, actions.conversation_id(args.conversation))
+    text = render_export(args.format, shown.doc, shown.messages, shown.summaries)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {len(messages)} messages to {args.output}")
+        print(f"wrote {len(shown.messages)} messages to {args.output}")
     else:
         sys.stdout.write(text)
     return 0

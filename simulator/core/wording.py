@@ -40,10 +40,9 @@ def number_word(n: int) -> str:
 
 
 @dataclass(frozen=True)
-class RoleWording:
-    """Template variables of one role (`{{ guard.noun }}`) for a given count."""
+class Total:
+    """A count as template variables: `{{ agents.num }}`, `{{ roles.num_word }}`."""
 
-    name: str
     count: int
 
     @property
@@ -57,6 +56,16 @@ class RoleWording:
     @property
     def num_word(self) -> str:
         return number_word(self.count)
+
+    def __str__(self) -> str:
+        return str(self.count)
+
+
+@dataclass(frozen=True)
+class RoleWording(Total):
+    """Template variables of one role (`{{ guard.noun }}`) for a given count."""
+
+    name: str = ""
 
     @property
     def noun(self) -> str:
@@ -94,30 +103,8 @@ ROLE_ATTRIBUTES = frozenset({"name", "count", "plural", "num", "num_word", "noun
                              "their", "verb"})
 
 
-@dataclass(frozen=True)
-class Total:
-    """An experiment-wide count: `{{ agents.num }}`, `{{ roles.num_word }}`."""
-
-    count: int
-
-    @property
-    def num(self) -> int:
-        return self.count
-
-    @property
-    def num_word(self) -> str:
-        return number_word(self.count)
-
-    @property
-    def plural(self) -> bool:
-        return self.count != 1
-
-    def __str__(self) -> str:
-        return str(self.count)
-
-
 TOTAL_ATTRIBUTES = frozenset({"count", "num", "num_word", "plural"})
 
 
 def role_wordings(counts: Mapping[str, int]) -> dict[str, RoleWording]:
-    return {name: RoleWording(name, n) for name, n in counts.items()}
+    return {name: RoleWording(count=n, name=name) for name, n in counts.items()}
