@@ -11,12 +11,12 @@ conversation is 21 calls x 100 ms = 2.1 s (20 messages and one end-of-day summar
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import time
 
 from _support import SlowEndpoint, bench_store
 
+from simulator import aio
 from simulator.batch.plan import BatchSpec, create_batch
 from simulator.batch.runner import run_batch
 from simulator.core.experiment import LLMSetting
@@ -63,4 +63,4 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--skip-sequential", action="store_true")
     args = parser.parse_args()
-    asyncio.run(main(args.conversations, args.messages, args.skip_sequential))
+    aio.run(main(args.conversations, args.messages, args.skip_sequential))

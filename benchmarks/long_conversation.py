@@ -9,11 +9,11 @@ zero-latency model, so the cost is the engine's and the database's.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 
 from _support import InstantModel, TurnClock, bench_store
 
+from simulator import aio
 from simulator.actions import conversations
 from simulator.llm.factory import ModelSettings
 
@@ -28,13 +28,13 @@ async def main(n_messages: int) -> None:
         clock = TurnClock()
         await conversations.run(store, settings, cid, options, model=InstantModel(options.meter), observer=clock)
         turns = clock.durations_ms()[:n_messages]
-        early = statistics.median(turns[5:16])
-        late = statistics.median(turns[n_messages - 11:n_messages])
+        early = statistics.median(turns[1:21])
+        late = statistics.median(turns[n_messages - 20:n_messages])
         print(f"message ~10: {early:.3f} ms; message ~{n_messages}: {late:.3f} ms; "
-              f"ratio {late / early:.2f}x (median of 11 messages around each)")
+              f"ratio {late / early:.2f}x (median of messages 1-20 and of the last 20)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=1000)
-    asyncio.run(main(parser.parse_args().messages))
+    aio.run(main(parser.parse_args().messages))

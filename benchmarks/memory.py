@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import resource
 import time
 
 from _support import InstantModel, bench_store
 
+from simulator import aio
 from simulator.batch.plan import BatchSpec, create_batch
 from simulator.batch.runner import run_batch
 from simulator.llm.factory import ModelSettings
@@ -45,4 +45,4 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
-    asyncio.run(main(args.conversations, args.messages, args.concurrency))
+    aio.run(main(args.conversations, args.messages, args.concurrency))

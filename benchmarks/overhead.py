@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 
 from _support import InstantModel, TurnClock, bench_store, percentile
 
+from simulator import aio
 from simulator.actions import conversations
 from simulator.llm.factory import ModelSettings
 
@@ -34,4 +34,4 @@ async def main(n_messages: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=500)
-    asyncio.run(main(parser.parse_args().messages))
+    aio.run(main(parser.parse_args().messages))

@@ -10,7 +10,7 @@ from simulator.actions import conversations as conv
 from simulator.actions.experiments import import_file
 from simulator.core.agents import Agent
 from simulator.engine.context import Chain, Framing, LastK, Round, SharedTranscript
-from simulator.engine.selection import AlternateRoles, Auto, RandomNoRepeat, RoundRobin, match_agent
+from simulator.engine.selection import AlternateRoles, Auto, RandomNoRepeat, match_agent
 from simulator.engine.state import ConversationState, Turn, day_of, day_sizes
 from simulator.errors import ModelError
 from simulator.llm.factory import ModelSettings

@@ -10,7 +10,7 @@ import asyncio
 import sys
 from typing import Callable, Sequence
 
-from simulator import __version__
+from simulator import __version__, aio
 from simulator.cli import batch_commands, conversation_commands, db_commands, experiment_commands, models_commands
 from simulator.config import load_settings
 from simulator.errors import SimulatorError
@@ -48,10 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         secrets = settings.secrets()
-        log_path = setup_logging(secrets)
+        setup_logging(secrets)
         result = handler(args, settings)
         if asyncio.iscoroutine(result):
-            result = asyncio.run(result)
+            result = aio.run(result)
         return int(result or 0)
     except SimulatorError as exc:
         log.info("command failed: %s", exc.one_line())

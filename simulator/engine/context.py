@@ -35,15 +35,13 @@ def opening(framing: Framing, state: ConversationState, day: int) -> str:
     return "\n\n".join(parts)
 
 
-def _merge(messages: list[ChatMessage]) -> list[ChatMessage]:
-    """Join consecutive messages of the same role: many chat templates need alternation."""
-    merged: list[ChatMessage] = []
-    for message in messages:
-        if merged and merged[-1]["role"] == message["role"] and message["role"] != "system":
-            merged[-1] = {"role": message["role"], "content": merged[-1]["content"] + "\n\n" + message["content"]}
-        else:
-            merged.append(dict(message))
-    return merged
+def _append(messages: list[ChatMessage], role: str, content: str) -> None:
+    """Add a message, joining it to the last one when the role repeats (many chat templates
+    need alternating roles). The joined message is a new dict: lists handed out stay valid."""
+    if messages and messages[-1]["role"] == role and role != "system":
+        messages[-1] = {"role": role, "content": messages[-1]["content"] + "\n\n" + content}
+    else:
+        messages.append({"role": role, "content": content})
 
 
 class ContextView(Protocol):
@@ -59,23 +57,36 @@ class SharedTranscript:
         self.framing = framing
         self.last_k = last_k
         self.named = named
+        # (agent, day) -> (turns already folded in, messages): each turn is folded in once, so
+        # building message 1000's view costs what message 10's did (see benchmarks/long_conversation.py)
+        self._built: dict[tuple[str, int], tuple[int, list[ChatMessage]]] = {}
 
-    def visible(self, state: ConversationState, day: int) -> list[Turn]:
-        turns = state.day_turns(day)
-        return turns[-self.last_k:] if self.last_k else turns
+    def _fold(self, messages: list[ChatMessage], agent: Agent, turns: list[Turn]) -> None:
+        for turn in turns:
+            if turn.speaker == agent.name:
+                _append(messages, "assistant", turn.content)
+            else:
+                _append(messages, "user", f"{turn.speaker}: {turn.content}" if self.named else turn.content)
+
+    def _start(self, agent: Agent, state: ConversationState, day: int) -> list[ChatMessage]:
+        return [{"role": "system", "content": self.framing.system_prompts[agent.name]},
+                {"role": "user", "content": opening(self.framing, state, day)}]
 
     def view_for(self, agent: Agent, state: ConversationState, day: int) -> list[ChatMessage]:
-        messages: list[ChatMessage] = [{"role": "system", "content": self.framing.system_prompts[agent.name]},
-                                       {"role": "user", "content": opening(self.framing, state, day)}]
-        for turn in self.visible(state, day):
-            if turn.speaker == agent.name:
-                messages.append({"role": "assistant", "content": turn.content})
-            else:
-                text = f"{turn.speaker}: {turn.content}" if self.named else turn.content
-                messages.append({"role": "user", "content": text})
+        turns = state.day_turns(day)
+        if self.last_k:
+            messages = self._start(agent, state, day)
+            self._fold(messages, agent, turns[-self.last_k:])
+        else:
+            seen, messages = self._built.get((agent.name, day), (0, []))
+            if not messages or seen > len(turns):
+                seen, messages = 0, self._start(agent, state, day)
+            self._fold(messages, agent, turns[seen:])
+            self._built[(agent.name, day)] = (len(turns), messages)
+            messages = list(messages)
         if messages[-1]["role"] == "assistant":
             messages.append({"role": "user", "content": f"(Continue as {agent.name}.)"})
-        return _merge(messages)
+        return messages
 
 
 class LastK(SharedTranscript):

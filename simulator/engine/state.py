@@ -46,7 +46,10 @@ class ConversationState:
         return self.turns[-1].speaker if self.turns else None
 
     def day_turns(self, day: int) -> list[Turn]:
-        return [t for t in self.turns if t.day == day]
+        """Turns of one day: a slice, since turn i is message i and days are contiguous."""
+        sizes = day_sizes(self.n_messages, self.days)
+        start = sum(sizes[:day])
+        return self.turns[start:start + sizes[day]] if day < len(sizes) else []
 
 
 def day_sizes(n_messages: int, days: int) -> list[int]:

@@ -1,12 +1,11 @@
 """Starting the menus: log in, open the one database connection, run the start menu.
 
-The whole session runs in one asyncio.run with one Store; `simulator` with no
+The whole session runs in one event loop (simulator.aio.run) with one Store; `simulator` with no
 arguments calls `run()`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Mapping
@@ -19,6 +18,7 @@ from simulator.cli.menus.start import start_menu
 from simulator.cli.menus.ui import Ui
 from simulator.logs import setup_logging
 from simulator.store import connect
+from simulator import aio
 
 async def session_main(ui: Ui, env: Mapping[str, str], dotenv_path: Path) -> int:
     """Log in, open the one store, run the start menu until Exit."""
@@ -46,7 +46,7 @@ def run() -> int:
     setup_logging([])
     ui = Ui(console)
     try:
-        return asyncio.run(session_main(ui, read_environment(path), path))
+        return aio.run(session_main(ui, read_environment(path), path))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug: one line on screen, the traceback in the log
