@@ -9,8 +9,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 class PullProgressBar:
     """Callable handed to the Ollama provider; draws on stderr so stdout stays clean."""
 
-    def __init__(self, model: str):
+    def __init__(self, model: str, console: Console | None = None):
         self.model = model
+        self.console = console or Console(stderr=True)
         self.progress: Progress | None = None
         self.tasks: dict[str, TaskID] = {}
 
@@ -18,7 +19,7 @@ class PullProgressBar:
         if self.progress is None:
             self.progress = Progress(TextColumn("pulling {task.description}"), BarColumn(),
                                      TextColumn("{task.percentage:>3.0f}%"), DownloadColumn(),
-                                     console=Console(stderr=True), transient=False)
+                                     console=self.console, transient=False)
             self.progress.start()
         if total:
             task = self.tasks.get(status)
