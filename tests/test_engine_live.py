@@ -126,3 +126,22 @@ async def test_model_server_down_mid_run_fails_then_resume_completes(cli_env, st
         assert (await store.conversations.get(cid))["status"] == "completed"
     finally:
         services.Service("ollama", state).stop()
+
+
+async def test_ctrl_c_stops_a_run_cleanly_and_resume_finishes(cli_env, store):
+    process = subprocess.Popen(simulator_cmd("run", SMALL, "--agents", "guard=1,prisoner=1", "--messages", "40",
+                                             "--seed", "6", "--no-record"),
+                               env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cid = conversation_id(started_id(process.stdout.readline()))
+    while await store.messages.count(cid) < 5:
+        await asyncio.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in stderr
+    doc = await store.conversations.get(cid)
+    assert doc["status"] == "stopped" and doc["stop_reason"] == "interrupted"
+    stored = await store.messages.count(cid)
+    assert 5 <= stored < 40
+    resumed = run_cli("resume", str(cid), "--no-record", env=cli_env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [m.index for m in await store.messages.list(cid)] == list(range(40))
