@@ -90,6 +90,16 @@ async def test_token_budget_pauses_and_resume_finishes(store, settings, small):
         assert row["messages"] == 4
 
 
+async def test_each_conversation_counts_only_its_own_tokens(store, settings, small):
+    planned = await create_batch(store, settings.user, small, spec(small, repeats=1))
+    options = ModelSettings()  # one meter shared by the whole batch
+    outcome = await run_batch(store, settings, planned.id, options, concurrency=8,
+                              model_for=lambda cid: ScriptedModel(echo, options.meter))
+    assert outcome.completed == 8 and options.meter.prompt_tokens == 8 * 5 * 10
+    for doc in await store.conversations.list({"batch_id": planned.id}):
+        assert doc["usage"]["prompt_tokens"] == 5 * 10  # 4 turns + 1 summary, 10 tokens each
+
+
 async def test_sixteen_on_sim_tiny_killed_half_way_then_resumed(store, cli_env):
     process = subprocess.Popen(
         [sys.executable, "-m", "simulator", "batch", str(SMALL), "--llm", "1", "--llm", "2",

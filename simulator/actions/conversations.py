@@ -33,6 +33,7 @@ from simulator.engine.stops import (CostBudget, Keyword, MessageBudget, SelfRepl
 from simulator.errors import ModelError, NotFound, ValidationError
 from simulator.llm.factory import ModelSettings, build_chat_model
 from simulator.llm.types import ChatModel, ChatOptions, Reply
+from simulator.llm.usage import MeteredModel, UsageMeter
 from simulator.logs import get_logger
 from simulator.store import Message, Status, Store
 
@@ -231,6 +232,9 @@ async def run(store: Store, settings: Settings, reference: ObjectId | str, model
                           max_tokens=llm.get("max_tokens"))
     if model is None:
         model = build_chat_model(llm["model"], settings, model_settings, store.model_calls, scope=str(cid))
+    # This conversation's own tally: the meter in model_settings may be shared by a whole batch.
+    own_usage = UsageMeter()
+    model = MeteredModel(model, own_usage, prices=None)
     state = await load_state(store, doc)
     framing = Framing(system_prompts=doc["prompts"], starting_message=doc["starting_message"])
     stop = make_stop(doc, wall_clock)
@@ -239,7 +243,7 @@ async def run(store: Store, settings: Settings, reference: ObjectId | str, model
     loop = TurnLoop(model=model, selector=make_selector(doc["speaker_selection"], doc["seed"], model, options, chooser),
                     view=make_view(doc["view"], framing, doc.get("last_k", 10)), stop=stop,
                     recorder=StoreRecorder(store, cid), summarizing=Summarizing(doc["summarizer_prompt"]),
-                    options=options, seed=doc["seed"], meter=model_settings.meter, observer=observer)
+                    options=options, seed=doc["seed"], meter=own_usage, observer=observer)
     await store.conversations.start_run(cid)
     try:
         ending: Stop = await loop.run(state)

@@ -55,7 +55,12 @@ class UsageMeter:
 
 
 class MeteredModel:
-    def __init__(self, inner: ChatModel, meter: UsageMeter, prices: dict[str, tuple[float, float]] = PRICES):
+    """Adds every reply to a meter; with `prices`, first sets its cost from the price table.
+
+    Without prices it only tallies: a conversation's own meter around a batch-wide one.
+    """
+
+    def __init__(self, inner: ChatModel, meter: UsageMeter, prices: dict[str, tuple[float, float]] | None = PRICES):
         self.inner = inner
         self.spec, self.endpoint = inner.spec, inner.endpoint
         self.meter = meter
@@ -63,7 +68,8 @@ class MeteredModel:
 
     async def chat(self, messages: Sequence[ChatMessage], options: ChatOptions) -> Reply:
         reply = await self.inner.chat(messages, options)
-        reply = dataclasses.replace(reply, cost=cost_of(self.spec, reply.prompt_tokens, reply.completion_tokens,
-                                                        self.prices))
+        if self.prices is not None:
+            reply = dataclasses.replace(reply, cost=cost_of(self.spec, reply.prompt_tokens, reply.completion_tokens,
+                                                            self.prices))
         self.meter.add(self.spec, reply)
         return reply
