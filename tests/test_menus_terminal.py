@@ -66,16 +66,49 @@ class Pane:
     def type(self, text: str) -> None:
         self.tmux("send-keys", "-t", "menus", "-l", text)
 
-    def alive(self) -> bool:
-        return subprocess.run([TMUX, "-L", self.socket, "has-session", "-t", "menus"], env=self.env,
-                              capture_output=True).returncode == 0
-
     def close(self) -> None:
         subprocess.run([TMUX, "-L", self.socket, "kill-server"], env=self.env, capture_output=True)
 
+    def open_conversation(self, status: str, cid) -> None:
+        """Start menu -> browse all conversations -> the one conversation with this status."""
+        self.wait_for_question("LLM Interaction Simulator")
+        self.type("browse")
+        self.keys("Enter")
+        self.wait_for_question("All conversations: 1")
+        self.type(status)
+        self.keys("Enter")
+        self.wait_for_question(f"Conversation {cid}")
 
-@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
-async def test_walk_to_a_conversation_and_see_the_coloured_transcript(store, settings, cli_env, tmp_path):
+    def leave(self, cid) -> None:
+        """Esc goes back one level at a time; Esc at the start menu leaves, with no traceback."""
+        self.wait_for_question(f"Conversation {cid}")
+        self.keys("Escape")
+        self.wait_for_question("All conversations: 1")
+        self.keys("Escape")
+        self.wait_for_question("LLM Interaction Simulator")
+        self.keys("Escape")
+        shown = self.wait_for("MENUS-EXITED-", timeout=20)
+        assert "MENUS-EXITED-0" in shown and "Traceback" not in shown
+
+
+@pytest.fixture
+def menus(cli_env, tmp_path):
+    """Starts `simulator` in a tmux pane when called. No skip: `make test` installs tmux when missing."""
+    assert TMUX is not None, "tmux is required for the terminal tests (make test installs it)"
+    env = {k: v for k, v in cli_env.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+    env["TERM"] = "xterm-256color"
+    panes: list[Pane] = []
+
+    def start() -> Pane:
+        panes.append(Pane(env, tmp_path, f"{SIMULATOR}; echo MENUS-EXITED-$?; sleep 30"))
+        return panes[-1]
+
+    yield start
+    for pane in panes:
+        pane.close()
+
+
+async def test_walk_to_a_conversation_and_see_the_coloured_transcript(store, settings, tmp_path, menus):
     stored = await import_file(store, settings.user, ROOT / "prompts" / "prison.yaml")
     request = conv.ConversationRequest(llm=stored.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1},
                                        n_messages=6, days=2, seed=11)
@@ -85,41 +118,22 @@ async def test_walk_to_a_conversation_and_see_the_coloured_transcript(store, set
     doc = await store.conversations.get(cid)
     guard, prisoner = (a["name"] for a in doc["agents"])
 
-    env = {k: v for k, v in cli_env.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    env["TERM"] = "xterm-256color"
-    pane = Pane(env, tmp_path, f"{SIMULATOR}; echo MENUS-EXITED-$?; sleep 30")
-    try:
-        pane.wait_for_question("LLM Interaction Simulator")
-        pane.type("browse")
-        pane.keys("Enter")
-        pane.wait_for_question("All conversations: 1")
-        pane.type("completed")
-        pane.keys("Enter")
-        pane.wait_for_question(f"Conversation {cid}")
-        pane.keys("Enter")  # View, the first choice
-        pane.wait_for("Summary of day 2")
-        coloured = pane.screen(colours=True)
-        (tmp_path / "screen.ansi").write_text(coloured)
-        plain = SGR.sub("", coloured)
-        assert "Starting message" in plain and "Day 1" in plain and "Day 2" in plain
-        assert f"{guard}:" in plain and f"{prisoner}:" in plain
-        # each role in its own colour: the SGR codes right before each agent's name differ
-        guard_colour = re.search(rf"((?:\x1b\[[0-9;]*m)+){guard}\b", coloured)
-        prisoner_colour = re.search(rf"((?:\x1b\[[0-9;]*m)+){prisoner}\b", coloured)
-        assert guard_colour and prisoner_colour, coloured
-        assert guard_colour.group(1) != prisoner_colour.group(1)
-        assert all(re.search(r"\x1b\[(?:[0-9;]*;)?3[0-7]m", m.group(1)) for m in (guard_colour, prisoner_colour))
-        # Esc goes back one level at a time; Esc at the start menu leaves, with no traceback
-        pane.wait_for_question(f"Conversation {cid}")
-        pane.keys("Escape")
-        pane.wait_for_question("All conversations: 1")
-        pane.keys("Escape")
-        pane.wait_for_question("LLM Interaction Simulator")
-        pane.keys("Escape")
-        shown = pane.wait_for("MENUS-EXITED-", timeout=20)
-        assert "MENUS-EXITED-0" in shown and "Traceback" not in shown
-    finally:
-        pane.close()
+    pane = menus()
+    pane.open_conversation("completed", cid)
+    pane.keys("Enter")  # View, the first choice
+    pane.wait_for("Summary of day 2")
+    coloured = pane.screen(colours=True)
+    (tmp_path / "screen.ansi").write_text(coloured)
+    plain = SGR.sub("", coloured)
+    assert "Starting message" in plain and "Day 1" in plain and "Day 2" in plain
+    assert f"{guard}:" in plain and f"{prisoner}:" in plain
+    # each role in its own colour: the SGR codes right before each agent's name differ
+    guard_colour = re.search(rf"((?:\x1b\[[0-9;]*m)+){guard}\b", coloured)
+    prisoner_colour = re.search(rf"((?:\x1b\[[0-9;]*m)+){prisoner}\b", coloured)
+    assert guard_colour and prisoner_colour, coloured
+    assert guard_colour.group(1) != prisoner_colour.group(1)
+    assert all(re.search(r"\x1b\[(?:[0-9;]*;)?3[0-7]m", m.group(1)) for m in (guard_colour, prisoner_colour))
+    pane.leave(cid)
 
 
 def test_without_a_terminal_the_menus_say_so_in_one_line(cli_env):
@@ -130,41 +144,23 @@ def test_without_a_terminal_the_menus_say_so_in_one_line(cli_env):
         "the menus need a terminal; `simulator --help` lists the commands for scripts"]
 
 
-@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
-async def test_ctrl_c_during_a_run_stops_it_resumably_and_the_menu_goes_on(store, settings, cli_env, tmp_path):
+async def test_ctrl_c_during_a_run_stops_it_resumably_and_the_menu_goes_on(store, settings, menus):
     stored = await import_file(store, settings.user, ROOT / "tests" / "data" / "small_prison.yaml")
     request = conv.ConversationRequest(llm=stored.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1},
                                        n_messages=5000, seed=3)
     cid = await conv.create(store, settings.user, stored, request)
-    env = {k: v for k, v in cli_env.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    env["TERM"] = "xterm-256color"
-    pane = Pane(env, tmp_path, f"{SIMULATOR}; echo MENUS-EXITED-$?; sleep 30")
-    try:
-        pane.wait_for_question("LLM Interaction Simulator")
-        pane.type("browse")
-        pane.keys("Enter")
-        pane.wait_for_question("All conversations: 1")
-        pane.type("pending")
-        pane.keys("Enter")
-        pane.wait_for_question(f"Conversation {cid}")
-        pane.type("resume")
-        pane.keys("Enter")
-        deadline = time.monotonic() + 60
-        while await store.messages.count(cid) < 20 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        pane.keys("C-c")
-        pane.wait_for("stopped; it can be resumed", timeout=30)
-        pane.wait_for_question(f"Conversation {cid}")
-        assert "Resume (status stopped)" in pane.screen()
-        pane.keys("Escape")
-        pane.wait_for_question("All conversations: 1")
-        pane.keys("Escape")
-        pane.wait_for_question("LLM Interaction Simulator")
-        pane.keys("Escape")
-        shown = pane.wait_for("MENUS-EXITED-", timeout=20)
-        assert "MENUS-EXITED-0" in shown and "Traceback" not in shown
-    finally:
-        pane.close()
+    pane = menus()
+    pane.open_conversation("pending", cid)
+    pane.type("resume")
+    pane.keys("Enter")
+    deadline = time.monotonic() + 60
+    while await store.messages.count(cid) < 20 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    pane.keys("C-c")
+    pane.wait_for("stopped; it can be resumed", timeout=30)
+    pane.wait_for_question(f"Conversation {cid}")
+    assert "Resume (status stopped)" in pane.screen()
+    pane.leave(cid)
     doc = await store.conversations.get(cid)
     stored_messages = await store.messages.count(cid)
     assert doc["status"] == "stopped" and doc["stop_reason"] == "interrupted"
