@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -21,8 +20,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import services  # noqa: E402
 
+from simulator.actions import conversations  # noqa: E402
 from simulator.actions.experiments import import_file  # noqa: E402
 from simulator.config import Settings  # noqa: E402
+from simulator.llm.factory import ModelSettings  # noqa: E402
 from simulator.llm.types import Reply  # noqa: E402
 from simulator.store import connect  # noqa: E402
 
@@ -102,10 +103,18 @@ class TurnClock:
         return [(b - a) * 1000 for a, b in zip(self.stamps, self.stamps[1:])]
 
 
+async def timed_conversation(store, settings, experiment, n_messages: int, view: str) -> list[float]:
+    """Run one 1v1 conversation on the instant model; milliseconds each turn (and the summary) took."""
+    request = conversations.ConversationRequest(llm=experiment.experiment.llms[0],
+                                                agent_counts={"guard": 1, "prisoner": 1},
+                                                n_messages=n_messages, view=view, last_k=10, seed=1)
+    cid = await conversations.create(store, settings.user, experiment, request)
+    options = ModelSettings()
+    clock = TurnClock()
+    await conversations.run(store, settings, cid, options, model=InstantModel(options.meter), observer=clock)
+    return clock.durations_ms()
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def summary(values: list[float]) -> str:
-    return f"median {statistics.median(values):.3f} ms, p95 {percentile(values, 0.95):.3f} ms"

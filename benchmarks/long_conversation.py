@@ -11,23 +11,14 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from _support import InstantModel, TurnClock, bench_store
+from _support import bench_store, timed_conversation
 
 from simulator import aio
-from simulator.actions import conversations
-from simulator.llm.factory import ModelSettings
 
 
 async def main(n_messages: int) -> None:
     async with bench_store() as (store, settings, experiment):
-        request = conversations.ConversationRequest(llm=experiment.experiment.llms[0],
-                                                    agent_counts={"guard": 1, "prisoner": 1},
-                                                    n_messages=n_messages, view="shared", seed=1)
-        cid = await conversations.create(store, settings.user, experiment, request)
-        options = ModelSettings()
-        clock = TurnClock()
-        await conversations.run(store, settings, cid, options, model=InstantModel(options.meter), observer=clock)
-        turns = clock.durations_ms()[:n_messages]
+        turns = (await timed_conversation(store, settings, experiment, n_messages, "shared"))[:n_messages]
         early = statistics.median(turns[1:21])
         late = statistics.median(turns[n_messages - 20:n_messages])
         print(f"message ~10: {early:.3f} ms; message ~{n_messages}: {late:.3f} ms; "

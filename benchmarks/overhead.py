@@ -8,25 +8,16 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from _support import InstantModel, TurnClock, bench_store, percentile
+from _support import bench_store, percentile, timed_conversation
 
 from simulator import aio
-from simulator.actions import conversations
-from simulator.llm.factory import ModelSettings
 
 
 async def main(n_messages: int) -> None:
     async with bench_store() as (store, settings, experiment):
         for view in ("last_k", "shared"):
-            request = conversations.ConversationRequest(llm=experiment.experiment.llms[0],
-                                                        agent_counts={"guard": 1, "prisoner": 1},
-                                                        n_messages=n_messages, view=view, last_k=10, seed=1)
-            cid = await conversations.create(store, settings.user, experiment, request)
-            options = ModelSettings()
-            clock = TurnClock()
-            await conversations.run(store, settings, cid, options, model=InstantModel(options.meter),
-                                    observer=clock)
-            per_turn = clock.durations_ms()[1:-1]  # drop the first turn (warm-up) and the summary
+            per_turn = (await timed_conversation(store, settings, experiment, n_messages, view))[1:-1]
+            # the first turn (warm-up) and the summary are left out
             print(f"per-message overhead, view {view}, {len(per_turn)} messages (engine + FerretDB, instant model): "
                   f"median {statistics.median(per_turn):.3f} ms, p95 {percentile(per_turn, 0.95):.3f} ms")
 

@@ -34,7 +34,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wall-clock", type=float, help="pause (resumably) after this many seconds")
 
 
-def model_settings(args: argparse.Namespace, console: Console | None = None) -> ModelSettings:
+def model_settings(args: argparse.Namespace) -> ModelSettings:
     mode = CallMode.REPLAY if args.replay else CallMode.LIVE if args.no_record else CallMode.RECORD
     return ModelSettings(retry=RetryPolicy(attempts=args.attempts, timeout=args.timeout),
                          concurrency=args.concurrency, mode=mode)

@@ -75,9 +75,6 @@ class Role:
     prompt: str
     sections: tuple[Section, ...]
 
-    def content_of(self, title: str) -> str:
-        return next(s.content for s in self.sections if s.title == title)
-
 
 @dataclass(frozen=True)
 class Summarizer:
@@ -103,9 +100,6 @@ class Experiment:
     @property
     def role_names(self) -> tuple[str, ...]:
         return tuple(r.name for r in self.roles)
-
-    def role(self, name: str) -> Role:
-        return next(r for r in self.roles if r.name == name)
 
     def default_variants(self) -> dict[str, str]:
         return {name: choices[0] for name, choices in self.variants.items()}

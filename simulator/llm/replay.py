@@ -68,4 +68,5 @@ class ReplayModel:
         if recorded is None:
             raise ModelCallError(self.spec, self.endpoint, "this request was never recorded, so it cannot be "
                                  "replayed (run it once without --replay)", retryable=False)
-        return Reply(**{**recorded["reply"], "replayed": True})
+        stored = {k: v for k, v in recorded["reply"].items() if k in Reply.__dataclass_fields__}
+        return Reply(**{**stored, "replayed": True})

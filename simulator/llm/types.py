@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 from simulator.errors import ModelError
@@ -28,13 +28,6 @@ class ChatOptions:
             values["stop"] = list(values["stop"])
         return values
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "ChatOptions":
-        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
-        if "stop" in known:
-            known["stop"] = tuple(known["stop"])
-        return cls(**known)
-
 
 @dataclass(frozen=True)
 class Reply:
@@ -46,7 +39,6 @@ class Reply:
     digest: str | None = None  # the exact weights, where the server tells
     cost: float = 0.0
     replayed: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def usage(self) -> dict[str, Any]:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError
 
 from simulator.config import Settings, describe_hosts
@@ -82,6 +81,3 @@ async def ping(client: AsyncMongoClient, settings: Settings) -> ServerInfo:
     flavour = f"FerretDB {ferret}" if ferret else "MongoDB"
     return ServerInfo(version=str(build.get("version", "?")), flavour=flavour, database=settings.db_name)
 
-
-def database(client: AsyncMongoClient, settings: Settings) -> AsyncDatabase:
-    return client[settings.db_name]
