@@ -21,6 +21,10 @@ log = get_logger("llm.ollama")
 
 PullProgress = Callable[[str, int | None, int | None], None]  # status, completed, total
 
+# (endpoint, model) -> digest, learned once per process: a batch builds a provider per
+# conversation, and each would otherwise ask the server for its model list again.
+_digests: dict[tuple[str, str], str] = {}
+
 
 class OllamaChatModel:
     def __init__(self, name: str, host: str, *, timeout: float | None = None,
@@ -30,8 +34,6 @@ class OllamaChatModel:
         self.endpoint = host
         self._timeout = timeout
         self._on_pull = on_pull
-        self._digest: str | None = None
-        self._ready = False
 
     @property
     def _client(self) -> ollama.AsyncClient:
@@ -42,8 +44,7 @@ class OllamaChatModel:
         return ollama_error(self.spec, self.endpoint, exc)
 
     async def chat(self, messages: Sequence[ChatMessage], options: ChatOptions) -> Reply:
-        if not self._ready:
-            await self.ensure_available()
+        digest = _digests.get((self.endpoint, self.name)) or await self.ensure_available()
         started = time.perf_counter()
         try:
             response = await self._client.chat(model=self.name, messages=list(messages),
@@ -57,21 +58,22 @@ class OllamaChatModel:
             completion_tokens=response.eval_count or 0,
             latency=latency,
             model=response.model or self.name,
-            digest=self._digest,
+            digest=digest,
         )
 
-    async def ensure_available(self) -> None:
-        """Learn the model's digest; pull the model when this server lacks it."""
+    async def ensure_available(self) -> str:
+        """The model's digest; the model is pulled first when this server lacks it."""
         try:
-            self._digest = await self._find_digest()
-            if self._digest is None:
+            digest = await self._find_digest()
+            if digest is None:
                 await self.pull()
-                self._digest = await self._find_digest()
+                digest = await self._find_digest()
         except ModelCallError:
             raise
         except Exception as exc:
             raise self._error(exc) from exc
-        self._ready = True
+        _digests[(self.endpoint, self.name)] = digest or ""
+        return digest or ""
 
     async def _find_digest(self) -> str | None:
         wanted = {self.name, f"{self.name}:latest"}
