@@ -42,7 +42,7 @@ class Settings:
         return [s for s in found if s]
 
 
-def _env(dotenv_path: Path | None) -> dict[str, str]:
+def read_env(dotenv_path: Path | None = None) -> dict[str, str]:
     """The process environment over `.env` (the environment wins, as with dotenv)."""
     path = dotenv_path if dotenv_path is not None else Path.cwd() / ".env"
     values = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.is_file() else {}
@@ -68,7 +68,7 @@ def build_mongodb_uri(env: Mapping[str, str]) -> str:
 
 
 def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
-    values = dict(env) if env is not None else _env(dotenv_path)
+    values = dict(env) if env is not None else read_env(dotenv_path)
     timeout = values.get("DB_TIMEOUT_MS", "5000")
     if not timeout.isdigit() or int(timeout) == 0:
         raise ConfigError(f"DB_TIMEOUT_MS must be a positive whole number of milliseconds, got {timeout!r}")

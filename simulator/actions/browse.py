@@ -13,6 +13,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from simulator.actions.experiments import delete_conversations
 from simulator.errors import PermissionDenied
 from simulator.store import Store
 
@@ -35,7 +36,6 @@ class Filters:
 @dataclass(frozen=True)
 class ConversationRow:
     id: ObjectId
-    experiment_id: ObjectId | None
     experiment_name: str
     creator: str
     created_at: datetime | None
@@ -45,7 +45,6 @@ class ConversationRow:
     n_messages: int
     model: str
     agent_counts: dict[str, int]
-    days: int
 
 
 def conversation_query(filters: Filters, experiment_id: ObjectId | None = None) -> dict[str, Any]:
@@ -61,17 +60,20 @@ def conversation_query(filters: Filters, experiment_id: ObjectId | None = None) 
     return query
 
 
+ROW_FIELDS = ["experiment_name", "creator", "created_at", "favourite", "status", "n_messages", "llm.model",
+              "agent_counts"]
+
+
 async def list_conversations(store: Store, filters: Filters = Filters(), *, experiment_id: ObjectId | None = None,
                              limit: int = 500) -> list[ConversationRow]:
     """Newest first, each with the number of messages stored so far."""
-    docs = await store.conversations.list(conversation_query(filters, experiment_id), limit=limit)
+    docs = await store.conversations.list(conversation_query(filters, experiment_id), limit=limit, fields=ROW_FIELDS)
     counts = await store.messages.counts([d["_id"] for d in docs]) if docs else {}
-    return [ConversationRow(id=d["_id"], experiment_id=d.get("experiment_id"),
-                            experiment_name=d.get("experiment_name", ""), creator=d.get("creator", ""),
+    return [ConversationRow(id=d["_id"], experiment_name=d.get("experiment_name", ""), creator=d.get("creator", ""),
                             created_at=d.get("created_at"), favourite=bool(d.get("favourite")),
                             status=d.get("status", "?"), messages=counts.get(d["_id"], 0),
                             n_messages=d.get("n_messages", 0), model=(d.get("llm") or {}).get("model", ""),
-                            agent_counts=dict(d.get("agent_counts") or {}), days=d.get("days", 1))
+                            agent_counts=dict(d.get("agent_counts") or {}))
             for d in docs]
 
 
@@ -88,13 +90,10 @@ async def conversation_counts(store: Store, experiment_ids: list[ObjectId]) -> d
 
 async def filter_values(store: Store, *, conversations: bool) -> tuple[list[str], list[str]]:
     """The creators and models that exist, to offer as filter choices."""
-    if conversations:
-        docs = await store.conversations.collection.find({}, {"creator": 1, "llm.model": 1}).to_list()
-        models = {(d.get("llm") or {}).get("model") for d in docs}
-    else:
-        docs = await store.experiments.collection.find({}, {"creator": 1, "llms.model": 1}).to_list()
-        models = {l.get("model") for d in docs for l in d.get("llms") or []}
-    creators = {d.get("creator") for d in docs}
+    collection, model_field = ((store.conversations.collection, "llm.model") if conversations
+                               else (store.experiments.collection, "llms.model"))
+    creators = await collection.distinct("creator")
+    models = await collection.distinct(model_field)
     return sorted(c for c in creators if c), sorted(m for m in models if m)
 
 
@@ -121,10 +120,8 @@ class Deleted:
 async def delete(store: Store, user: str, conversation_id: ObjectId) -> Deleted:
     doc = await store.conversations.get(conversation_id)
     require_creator(doc, user, "delete")
-    messages = await store.messages.delete_for([conversation_id])
-    summaries = await store.summaries.delete_for([conversation_id])
-    await store.conversations.delete([conversation_id])
-    return Deleted(messages, summaries)
+    deleted = await delete_conversations(store, [conversation_id])
+    return Deleted(deleted.messages, deleted.summaries)
 
 
 @dataclass(frozen=True)

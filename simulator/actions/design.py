@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from simulator.actions.experiments import StoredExperiment, duplicate, insert, set_favourite, validate_document
+from simulator.actions.experiments import StoredExperiment, insert, validate_document
 from simulator.core.experiment import (MAX_NAME, MAX_ROLES, MAX_SECTIONS, MAX_TEXT, RESERVED_ROLE_NAMES,
                                        ROLE_NAME)
 from simulator.core.model_spec import parse_spec
@@ -278,7 +278,5 @@ async def create(store: Store, user: str, draft: Mapping[str, Any]) -> StoredExp
 async def duplicate_and_update(store: Store, user: str, source: StoredExperiment,
                                draft: Mapping[str, Any]) -> StoredExperiment:
     """A copy owned by `user` with the changed parts; a favourite mark is the copy's own."""
-    copy_ = await duplicate(store, user, str(source.id), name=draft.get("name"), changes=dict(draft))
-    if draft.get("favourite"):
-        await set_favourite(store, user, str(copy_.id), True)
-    return copy_
+    experiment = validate_document(dict(draft), "the duplicate")
+    return await insert(store, dataclasses.replace(experiment, creator=user, duplicated_from=str(source.id)))

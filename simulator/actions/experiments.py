@@ -12,7 +12,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from simulator.core.agents import name_agents
-from simulator.core.experiment import Experiment, parse_experiment
+from simulator.core.experiment import MAX_TEXT, Experiment, parse_experiment
 from simulator.core.experiment_file import decode_experiment_file, encode_experiment
 from simulator.core.prompts import (agent_prompt, check_counts, check_variants, starting_message,
                                     summarizer_prompt)
@@ -103,7 +103,10 @@ async def export_file(store: Store, reference: str, path: Path) -> StoredExperim
         document["created_at"] = stored.experiment.created_at.isoformat()
     if stored.experiment.duplicated_from:
         document["duplicated_from"] = stored.experiment.duplicated_from
-    path.write_text(encode_experiment(document, path.name), encoding="utf-8")
+    try:
+        path.write_text(encode_experiment(document, path.name), encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"cannot write {path}: {exc.strerror or exc}") from None
     return stored
 
 
@@ -143,8 +146,8 @@ async def set_favourite(store: Store, user: str, reference: str, favourite: bool
 async def set_note(store: Store, user: str, reference: str, note: str) -> StoredExperiment:
     stored = await find(store, reference)
     require_creator(stored, user, "change")
-    if len(note) > 20_000:
-        raise ValidationError("note too long (at most 20000 characters)")
+    if len(note) > MAX_TEXT:
+        raise ValidationError(f"note too long (at most {MAX_TEXT} characters)")
     await store.experiments.update(stored.id, {"note": note})
     return stored
 
@@ -163,11 +166,17 @@ async def delete(store: Store, user: str, reference: str) -> Deleted:
     """
     stored = await find(store, reference)
     require_creator(stored, user, "delete")
-    conversation_ids = [c["_id"] for c in await store.conversations.list({"experiment_id": stored.id})]
+    conversation_ids = [c["_id"] for c in await store.conversations.list({"experiment_id": stored.id}, fields=["_id"])]
+    deleted = await delete_conversations(store, conversation_ids)
+    await store.experiments.delete(stored.id)
+    return deleted
+
+
+async def delete_conversations(store: Store, conversation_ids: list[ObjectId]) -> Deleted:
+    """Messages and summaries first, the conversations last, so an interrupted delete can run again."""
     messages = await store.messages.delete_for(conversation_ids)
     summaries = await store.summaries.delete_for(conversation_ids)
     conversations = await store.conversations.delete(conversation_ids)
-    await store.experiments.delete(stored.id)
     return Deleted(conversations, messages, summaries)
 
 

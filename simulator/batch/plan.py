@@ -17,6 +17,7 @@ from simulator.actions.experiments import StoredExperiment
 from simulator.core.experiment import LLMSetting
 from simulator.core.grid import Cell, estimated_calls, expand_grid
 from simulator.core.prompts import check_counts
+from simulator.errors import ValidationError
 from simulator.store import Store
 
 
@@ -49,6 +50,9 @@ class PlannedBatch:
 
 
 async def create_batch(store: Store, user: str, stored: StoredExperiment, spec: BatchSpec) -> PlannedBatch:
+    if spec.speaker_selection == "manual":
+        raise ValidationError("a batch runs unattended, so it cannot use manual speaker selection",
+                              "choose round_robin, random, alternate_roles or auto")
     check_counts(stored.experiment, dict(spec.max_agents))
     cells = spec.cells()
     batch_id = ObjectId()

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import quote_plus
 
-from dotenv import dotenv_values
 
 from simulator import envfile
 from simulator.actions.session import server_databases
@@ -27,13 +26,6 @@ from simulator.logs import setup_logging
 
 TYPE_NAME = "__type__"
 _DATABASE_NAME = re.compile(r'[^/\\. "$*<>:|?]{1,63}')
-
-
-def read_environment(dotenv_path: Path) -> dict[str, str]:
-    """`.env` under the process environment (the environment wins), as the settings read them."""
-    values = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None} if dotenv_path.is_file() else {}
-    values.update(os.environ)
-    return values
 
 
 def configured(env: Mapping[str, str]) -> bool:

@@ -78,8 +78,11 @@ class ConversationRepository(Repository):
                       "usage.cost": cost}},
         )
 
-    async def list(self, query: dict[str, Any] | None = None, limit: int = 0) -> list[dict[str, Any]]:
-        return await self.collection.find(query or {}).sort("created_at", -1).limit(limit).to_list()
+    async def list(self, query: dict[str, Any] | None = None, limit: int = 0,
+                   fields: list[str] | None = None) -> list[dict[str, Any]]:
+        """Newest first; `fields` limits what is read (the rendered prompts are most of a document)."""
+        projection = dict.fromkeys(fields, 1) if fields else None
+        return await self.collection.find(query or {}, projection).sort("created_at", -1).limit(limit).to_list()
 
     async def delete(self, conversation_ids: list[ObjectId]) -> int:
         result = await self.collection.delete_many({"_id": {"$in": conversation_ids}})

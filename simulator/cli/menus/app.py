@@ -12,13 +12,14 @@ from typing import Mapping
 
 from rich.console import Console
 
-from simulator.cli.login import login, read_environment
+from simulator import aio
+from simulator.cli.login import login
+from simulator.config import read_env
 from simulator.cli.menus.session import Session
 from simulator.cli.menus.start import start_menu
 from simulator.cli.menus.ui import Ui
 from simulator.logs import setup_logging
 from simulator.store import connect
-from simulator import aio
 
 async def session_main(ui: Ui, env: Mapping[str, str], dotenv_path: Path) -> int:
     """Log in, open the one store, run the start menu until Exit."""
@@ -46,7 +47,7 @@ def run() -> int:
     setup_logging([])
     ui = Ui(console)
     try:
-        return aio.run(session_main(ui, read_environment(path), path))
+        return aio.run(session_main(ui, read_env(path), path))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug: one line on screen, the traceback in the log

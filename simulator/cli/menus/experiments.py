@@ -139,11 +139,7 @@ async def export(session: Session, stored: actions.StoredExperiment) -> None:
     path = await session.ui.value("File to write (.yaml, .yml or .json)", _export_path, default=f"{slug}.yaml")
     if path is None:
         return
-    try:
-        ok, _ = await session.ui.attempt(actions.export_file(session.store, str(stored.id), path))
-    except OSError as exc:
-        session.ui.error(ValidationError(f"cannot write {path}: {exc.strerror or exc}"))
-        return
+    ok, _ = await session.ui.attempt(actions.export_file(session.store, str(stored.id), path))
     if ok:
         session.ui.say(f"exported {stored.experiment.name!r} to {path}")
 
