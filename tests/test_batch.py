@@ -138,3 +138,11 @@ async def test_sixteen_on_sim_tiny_killed_half_way_then_resumed(store, cli_env):
     status = subprocess.run([sys.executable, "-m", "simulator", "batch", "status", str(batch_id)],
                             env=cli_env, capture_output=True, text=True, timeout=60)
     assert status.returncode == 0 and "16 completed" in status.stdout
+
+
+async def test_a_batch_refuses_manual_speaker_selection_before_storing_anything(store, settings, small):
+    from simulator.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="cannot use manual speaker selection"):
+        await create_batch(store, settings.user, small, spec(small, speaker_selection="manual"))
+    assert await store.conversations.list() == [] and await store.db["batches"].count_documents({}) == 0
