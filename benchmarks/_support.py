@@ -50,6 +50,27 @@ async def bench_store():
             services.Service("ferretdb", state).stop()
 
 
+@contextlib.contextmanager
+def bench_ollama(binary: Path | None = None):
+    """An Ollama serving the local models: OLLAMA_HOST if set, else a private one.
+
+    `binary` starts a private server from another Ollama build (to compare builds in one run).
+    """
+    host = os.environ.get("OLLAMA_HOST")
+    if host and binary is None:
+        yield host if "://" in host else f"http://{host}"
+        return
+    with tempfile.TemporaryDirectory(prefix="sim-bench-ollama-") as tmp:
+        tools = services.build_all()
+        if binary is not None:
+            tools = services.Tools(tools.ferretdb, binary, tools.models)
+        state = Path(tmp)
+        try:
+            yield services.start_ollama(tools, state, services.free_port())
+        finally:
+            services.Service("ollama", state).stop()
+
+
 class InstantModel:
     """Answers at once: what is left to measure is the engine and the database."""
 

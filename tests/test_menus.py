@@ -296,7 +296,8 @@ async def test_login_asks_then_remembers_in_dotenv_and_logs_in_by_itself_next_ti
     dotenv = tmp_path / ".env"
     dotenv.write_text("# my own settings\nOPENAI_API_KEY=sk-keep-me\nDB_NAME=old_name\n")
     dotenv.chmod(0o644)
-    base = menu_env(settings, MONGODB_URI=None, DB_NAME=None, DB_TIMEOUT_MS="1000")
+    # SIM_MONGO_PORT=1: no local server answers, so the menus ask.
+    base = menu_env(settings, MONGODB_URI=None, DB_NAME=None, DB_TIMEOUT_MS="1000", SIM_MONGO_PORT="1")
     steps = [
         ("MongoDB server", CTRL_U + "mongodb://127.0.0.1:1\r"),
         ("User (blank for none)", "\r"),
@@ -328,6 +329,17 @@ async def test_login_asks_then_remembers_in_dotenv_and_logs_in_by_itself_next_ti
     again = await drive({**base, **dotenv_values(dotenv)}, [(START, "exit\r")], dotenv)
     again.script.check()
     assert f"logged in to {host}" in plain(again.screen)
+
+
+async def test_with_nothing_configured_the_local_server_is_used_without_asking(store, settings, tmp_path):
+    port = settings.mongodb_uri.rsplit(":", 1)[1].strip("/")
+    env = menu_env(settings, MONGODB_URI=None, SIM_MONGO_PORT=port)
+    run = await drive(env, [(START, "exit\r")], tmp_path / ".env")
+    run.script.check()
+    screen = plain(run.screen)
+    assert f"nothing configured: using the local database at 127.0.0.1:{port} (FerretDB" in screen
+    assert f"database {settings.db_name}, as alice" in screen
+    assert not any("MongoDB server" in asked for asked in run.script.asked)
 
 
 async def test_lists_filter_by_creator_favourite_and_model_then_resume_export_and_prompts(store, settings, tmp_path):

@@ -88,8 +88,31 @@ async def choose_database(ui: Ui, names: list[str], current: str) -> str | None:
     return choice
 
 
+def local_uri(env: Mapping[str, str]) -> str:
+    """Where `make services` runs the local database (SIM_MONGO_PORT, default 27017)."""
+    port = env.get("SIM_MONGO_PORT", "").strip()
+    return f"mongodb://127.0.0.1:{port}" if port.isdigit() else DEFAULT_MONGODB_URI
+
+
+async def local_login(ui: Ui, env: Mapping[str, str]) -> Settings | None:
+    """With nothing configured, the local server `make services` started, if it answers."""
+    try:
+        settings = load_settings({**env, "MONGODB_URI": local_uri(env), "DB_TIMEOUT_MS": "1500"})
+        info, _ = await server_databases(settings)
+    except SimulatorError:
+        return None
+    settings = dataclasses.replace(settings, db_timeout_ms=load_settings(env).db_timeout_ms)
+    ui.say(f"nothing configured: using the local database at {describe_hosts(settings.mongodb_uri)} "
+           f"({info.flavour}), database {settings.db_name}, as {settings.user}", style="dim")
+    return settings
+
+
 async def login(ui: Ui, env: Mapping[str, str], dotenv_path: Path) -> Settings | None:
     """Settings of a working login, or None when the researcher leaves (Esc)."""
+    if not configured(env):
+        settings = await local_login(ui, env)
+        if settings is not None:
+            return settings
     if configured(env):
         try:
             settings = load_settings(env)

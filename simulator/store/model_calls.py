@@ -25,3 +25,7 @@ class ModelCallRepository(Repository):
             {"$setOnInsert": {**document, "key": key, "created_at": datetime.now(timezone.utc)}},
             upsert=True,
         )
+
+    async def for_scope(self, scope: str) -> list[dict[str, Any]]:
+        """Every call recorded for one conversation, oldest first (what a replay would send)."""
+        return await self.collection.find({"scope": scope}).sort("created_at", 1).to_list()
