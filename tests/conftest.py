@@ -66,6 +66,19 @@ async def store(settings):
 
 
 @pytest.fixture
+def prison_on_sim_tiny(tmp_path) -> Path:
+    """prompts/prison.yaml with only the fast bigram model, for tests of the menus and the engine's
+    mechanics; the shipped file runs smollm2:135m first."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "prompts" / "prison.yaml").read_text())
+    data["llms"] = [{"model": "ollama/sim-tiny", "temperature": 0.7, "top_k": 40, "top_p": 0.9}]
+    path = tmp_path / "prison.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
 def cli_env(settings, tmp_path) -> dict[str, str]:
     """Environment for running the `simulator` command against the test servers."""
     env = {k: v for k, v in os.environ.items()

@@ -128,6 +128,20 @@ def test_auto_selection_matches_names_tolerantly(answer, expected):
     assert match_agent(answer, AGENTS, last="Guard_1").name == expected
 
 
+@pytest.mark.parametrize("answer, last, expected", [
+    # what smollm2:135m answered to the auto prompt (Guard_431, Prisoner_254, Prisoner_310)
+    ("The correct answer is Prisoner_310 (Prisoner) because the previous participant who speaks to guard_431 "
+     "must be prisoner_", "Guard_431", "Prisoner_310"),
+    ("To solve this puzzle, we need to choose a person who cannot be the only one. This person is Prisoner_310",
+     "Guard_431", "Prisoner_310"),
+    ("The answer would be Prisoner_310 since he's the other one who speaks.", "Prisoner_254", "Prisoner_310"),
+    ("The answer is: Prisoner_254 (Prisoner), not Guard_431.", "Prisoner_254", "Guard_431"),
+])
+def test_auto_selection_takes_the_first_name_in_a_real_answer(answer, last, expected):
+    agents = [Agent("Guard_431", "guard"), Agent("Prisoner_254", "prisoner"), Agent("Prisoner_310", "prisoner")]
+    assert match_agent(answer, agents, last=last).name == expected
+
+
 async def test_auto_selection_uses_the_model_and_falls_back_to_round_robin():
     model = ScriptedModel(["Prisoner_3"])
     agent, note = await Auto(model, ChatOptions()).next(_state(AGENTS, ["Guard_1"]))

@@ -108,8 +108,8 @@ async def test_a_problem_found_on_saving_is_fixed_with_the_typed_text_kept(store
     assert doc["sections"] == [] and doc["roles"][0]["prompt"] == "You guard the gate."
 
 
-async def test_duplicate_as_another_user_changes_only_the_chosen_parts(store, settings, tmp_path):
-    original = await import_file(store, "alice", PRISON)
+async def test_duplicate_as_another_user_changes_only_the_chosen_parts(store, settings, tmp_path, prison_on_sim_tiny):
+    original = await import_file(store, "alice", prison_on_sim_tiny)
     before = await store.experiments.get(original.id)
     steps = [
         (START, "select\r"),
@@ -150,8 +150,8 @@ async def test_duplicate_as_another_user_changes_only_the_chosen_parts(store, se
     assert await store.experiments.get(original.id) == before
 
 
-async def test_perform_a_1v1_conversation_view_it_and_delete_it(store, settings, tmp_path):
-    await import_file(store, "alice", PRISON)
+async def test_perform_a_1v1_conversation_view_it_and_delete_it(store, settings, tmp_path, prison_on_sim_tiny):
+    await import_file(store, "alice", prison_on_sim_tiny)
     perform = [
         (START, "select\r"),
         ("Experiments: 1", "prison\r"),

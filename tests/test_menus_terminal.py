@@ -108,8 +108,9 @@ def menus(cli_env, tmp_path):
         pane.close()
 
 
-async def test_walk_to_a_conversation_and_see_the_coloured_transcript(store, settings, tmp_path, menus):
-    stored = await import_file(store, settings.user, ROOT / "prompts" / "prison.yaml")
+async def test_walk_to_a_conversation_and_see_the_coloured_transcript(store, settings, tmp_path, menus,
+                                                                     prison_on_sim_tiny):
+    stored = await import_file(store, settings.user, prison_on_sim_tiny)
     request = conv.ConversationRequest(llm=stored.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1},
                                        n_messages=6, days=2, seed=11)
     cid = await conv.create(store, settings.user, stored, request)

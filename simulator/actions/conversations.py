@@ -110,6 +110,7 @@ def build_document(user: str, stored: StoredExperiment, request: ConversationReq
         "prompts": {a.name: agent_prompt(experiment, a, counts, variants) for a in agents},
         "summarizer_prompt": summarizer_prompt(experiment, counts, variants),
         "starting_message": starting_message(experiment, counts, variants),
+        "max_paragraphs": experiment.max_paragraphs,
         "creator": user,
         "batch_id": request.batch_id,
         "stop_reason": None,
@@ -243,7 +244,8 @@ async def run(store: Store, settings: Settings, reference: ObjectId | str, model
     loop = TurnLoop(model=model, selector=make_selector(doc["speaker_selection"], doc["seed"], model, options, chooser),
                     view=make_view(doc["view"], framing, doc.get("last_k", 10)), stop=stop,
                     recorder=StoreRecorder(store, cid), summarizing=Summarizing(doc["summarizer_prompt"]),
-                    options=options, seed=doc["seed"], meter=own_usage, observer=observer)
+                    options=options, seed=doc["seed"], meter=own_usage, observer=observer,
+                    max_paragraphs=doc.get("max_paragraphs"))
     await store.conversations.start_run(cid)
     try:
         ending: Stop = await loop.run(state)

@@ -13,6 +13,9 @@ File shape (YAML or JSON):
     roles:     [{name, prompt, sections: [{title, content}]}]
     summarizer: {prompt, sections: [{title, content}]}
     variants:  {goal: [escape, yard_time]}   choices a run picks; the first is the default
+    max_paragraphs: 1                        a turn keeps at most this many paragraphs (a
+                                             small model asked for one or two sentences
+                                             often runs on for several); default: all
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ MAX_ROLES = 12
 MAX_LLMS = 20
 MAX_SECTIONS = 30
 MAX_VARIANTS = 10
+MAX_PARAGRAPHS = 50
 ROLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 VARIANT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 RESERVED_ROLE_NAMES = frozenset({"agent", "agents", "role", "roles", "variant", "summarizer", "system", "user",
@@ -93,6 +97,7 @@ class Experiment:
     variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     note: str = ""
     favourite: bool = False
+    max_paragraphs: int | None = None
     creator: str = ""
     created_at: datetime | None = None
     duplicated_from: str | None = None
@@ -122,6 +127,8 @@ class Experiment:
             "note": self.note,
             "favourite": self.favourite,
         }
+        if self.max_paragraphs is not None:
+            doc["max_paragraphs"] = self.max_paragraphs
         return doc
 
 
@@ -226,7 +233,7 @@ def _join(path: str, key: str) -> str:
 
 
 TOP_FIELDS = {"name", "starting_message", "llms", "sections", "roles", "summarizer", "variants", "note",
-              "favourite", *PROVENANCE_FIELDS}
+              "favourite", "max_paragraphs", *PROVENANCE_FIELDS}
 
 
 def parse_experiment(data: Any, *, what: str = "experiment") -> Experiment:
@@ -242,6 +249,8 @@ def parse_experiment(data: Any, *, what: str = "experiment") -> Experiment:
     starting_message = read.text(top.get("starting_message"), "starting_message") if "starting_message" in top else ""
     note = read.text(top.get("note", ""), "note", allow_empty=True)
     favourite = read.boolean(top.get("favourite", False), "favourite")
+    max_paragraphs = read.number(top["max_paragraphs"], "max_paragraphs", 1, MAX_PARAGRAPHS, integer=True) \
+        if top.get("max_paragraphs") is not None else None
     variants = _variants(read, top.get("variants", {}))
     llms = tuple(_llm(read, item, f"llms[{i}]")
                  for i, item in enumerate(read.listing(top.get("llms"), "llms", 1, MAX_LLMS)) if "llms" in top)
@@ -253,7 +262,7 @@ def parse_experiment(data: Any, *, what: str = "experiment") -> Experiment:
     experiment = Experiment(
         name=name.strip(), starting_message=starting_message, llms=tuple(l for l in llms if l), sections=titles,
         roles=roles, summarizer=summarizer, variants=variants, note=note, favourite=favourite,
-        creator=str(top.get("creator") or ""), created_at=top.get("created_at") if isinstance(
+        max_paragraphs=max_paragraphs, creator=str(top.get("creator") or ""), created_at=top.get("created_at") if isinstance(
             top.get("created_at"), datetime) else None,
         duplicated_from=str(top["duplicated_from"]) if top.get("duplicated_from") else None,
     )

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from simulator.core.agents import Agent
 from simulator.engine.context import ContextView
-from simulator.engine.leakage import clean_reply
+from simulator.engine.leakage import clean_reply, drop_unfinished_sentence
 from simulator.engine.selection import SpeakerSelector
 from simulator.engine.state import ConversationState, Turn, day_of, is_last_of_day
 from simulator.engine.stops import Stop, StopCondition
@@ -78,10 +78,12 @@ class Summarizing:
 class TurnLoop:
     def __init__(self, *, model: ChatModel, selector: SpeakerSelector, view: ContextView, stop: StopCondition,
                  recorder: Recorder, summarizing: Summarizing, options: ChatOptions, seed: int | None,
-                 meter: UsageMeter, observer: Observer | None = None, empty_retries: int = 3):
+                 meter: UsageMeter, observer: Observer | None = None, empty_retries: int = 3,
+                 max_paragraphs: int | None = None):
         self.model, self.selector, self.view, self.stop = model, selector, view, stop
         self.recorder, self.summarizing, self.options, self.seed = recorder, summarizing, options, seed
         self.meter, self.observer, self.empty_retries = meter, observer or QuietObserver(), empty_retries
+        self.max_paragraphs = max_paragraphs
 
     async def run(self, state: ConversationState) -> Stop:
         self._base = (state.prompt_tokens - self.meter.prompt_tokens,
@@ -119,7 +121,8 @@ class TurnLoop:
         for attempt in range(self.empty_retries):
             options = dataclasses.replace(self.options, seed=call_seed(self.seed, index, attempt))
             reply = await self.model.chat(messages, options)
-            cleaned = clean_reply(reply.text, agent.name, others, roles)
+            cleaned = clean_reply(reply.text, agent.name, others, roles, own_role=agent.role,
+                                  max_paragraphs=self.max_paragraphs, truncated=reply.truncated)
             if cleaned.text:
                 return reply, cleaned.text
             last_raw = reply.text
@@ -133,7 +136,8 @@ class TurnLoop:
             return
         reply = await self.model.chat(self.summarizing.messages(day, turns),
                                       dataclasses.replace(self.options, seed=call_seed(self.seed, -1 - day, 0)))
-        content = reply.text.strip() or "(the summarizer wrote nothing)"
+        text = reply.text.strip()
+        content = (drop_unfinished_sentence(text) if reply.truncated else text) or "(the summarizer wrote nothing)"
         await self.recorder.save_summary(day, content, reply)
         state.summaries[day] = content
         self._sync_usage(state)

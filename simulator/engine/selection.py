@@ -6,6 +6,7 @@ the same way it would have without the interruption (except `auto` and `manual`)
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from typing import Awaitable, Callable, Protocol, Sequence
@@ -74,18 +75,27 @@ class Manual:
         return await self.choose(state), None
 
 
+def _first_mention(text: str, agent: Agent) -> int | None:
+    """Where an answer first names this agent: full name, with a space or no separator, or its number."""
+    name = re.escape(agent.name.lower()).replace("_", "[_ ]?")
+    found = re.search(rf"(?<![a-z0-9]){name}(?![0-9])", text)
+    if found is None:
+        found = re.search(rf"(?<![\w.]){re.escape(agent.name.split('_')[-1])}(?![\w])", text)
+    return found.start() if found else None
+
+
 def match_agent(answer: str, agents: Sequence[Agent], last: str | None) -> Agent | None:
-    """Find the agent a small model meant: full name, name without separators, or role."""
+    """Find the agent a small model meant: the earliest named one, else a role.
+
+    Real answers run on ("The answer is Prisoner_310 (Prisoner) because the one who spoke to
+    Guard_431 ..."), so the first name wins, and the one who just spoke only when nobody else
+    is named.
+    """
     text = answer.lower()
-    squashed = re.sub(r"[\s_\-*`'\".]", "", text)
-    for agent in agents:
-        name = agent.name.lower()
-        if name in text or name.replace("_", "") in squashed or name.replace("_", " ") in text:
-            return agent
-    for agent in agents:
-        number = agent.name.split("_")[-1]
-        if re.search(rf"\b{re.escape(number)}\b", text):
-            return agent
+    mentions = sorted((at, i) for i, a in enumerate(agents) if (at := _first_mention(text, a)) is not None)
+    named = [agents[i] for _, i in mentions]
+    if named:
+        return next((a for a in named if a.name != last), named[0])
     for role in dict.fromkeys(a.role for a in agents):
         if re.search(rf"\b{re.escape(role)}s?\b", text):
             members = [a for a in agents if a.role == role]
@@ -102,9 +112,12 @@ class Auto:
 
     name = "auto"
 
+    ANSWER_TOKENS = 48  # a name, or a sentence around one: real answers name the choice early
+
     def __init__(self, model: ChatModel, options: ChatOptions, attempts: int = 2, window: int = 12):
         self.model = model
-        self.options = options
+        self.options = dataclasses.replace(options, max_tokens=min(options.max_tokens or self.ANSWER_TOKENS,
+                                                                   self.ANSWER_TOKENS))
         self.attempts = attempts
         self.window = window
 
@@ -129,8 +142,13 @@ class Auto:
             if agent is not None and (agent.name != last or len(state.agents) == 1):
                 return agent, None
             log.info("auto selection could not use %r (attempt %d)", reply.text[:80], attempt + 1)
-        fallback, _ = await RoundRobin().next(state)
-        return fallback, "auto selection fell back to round robin"
+        return after(state.agents, last), "auto selection fell back to round robin"
+
+
+def after(agents: Sequence[Agent], last: str | None) -> Agent:
+    """The agent after the one who just spoke, in order: round robin that never repeats a speaker."""
+    names = [a.name for a in agents]
+    return agents[(names.index(last) + 1) % len(agents)] if last in names else agents[0]
 
 
 METHODS = ("round_robin", "random", "auto", "manual", "alternate_roles")

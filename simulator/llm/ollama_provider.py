@@ -59,6 +59,7 @@ class OllamaChatModel:
             latency=latency,
             model=response.model or self.name,
             digest=digest,
+            truncated=response.done_reason == "length",
         )
 
     async def ensure_available(self) -> str:

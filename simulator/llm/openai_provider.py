@@ -50,7 +50,8 @@ class OpenAIChatModel:
                                                cast_to=httpx.Response,
                                                options={"headers": {"Content-Type": "application/json"}})
             completion = response.json()
-            text = completion["choices"][0]["message"].get("content") or ""
+            choice = completion["choices"][0]
+            text = choice["message"].get("content") or ""
             usage = completion.get("usage") or {}
             prompt_tokens = int(usage.get("prompt_tokens") or 0)
             completion_tokens = int(usage.get("completion_tokens") or 0)
@@ -63,6 +64,7 @@ class OpenAIChatModel:
             latency=time.perf_counter() - started,
             model=str(completion.get("model") or self.name),
             digest=completion.get("system_fingerprint"),
+            truncated=choice.get("finish_reason") == "length",
         )
 
     def prepare_messages(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:

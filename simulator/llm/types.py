@@ -39,6 +39,7 @@ class Reply:
     digest: str | None = None  # the exact weights, where the server tells
     cost: float = 0.0
     replayed: bool = False
+    truncated: bool = False  # stopped by the token limit, perhaps mid-sentence
 
     def usage(self) -> dict[str, Any]:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
