@@ -53,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, help="another ollama binary to compare with, in the same run")
     args = parser.parse_args()
-    builds = {"this build": None, **({f"baseline {args.baseline}": args.baseline} if args.baseline else {})}
+    builds = {"this build": None, **({"baseline": args.baseline} if args.baseline else {})}
     results = {}
     for label, binary in builds.items():
         with bench_ollama(binary) as host:
@@ -63,7 +63,8 @@ def main() -> None:
             print(f"{label:>12} {model:14} prompt processing {pp:7.1f} tokens/s ({n_prompt} tokens), "
                   f"generation {tg:6.1f} tokens/s ({n_gen} tokens)")
     if args.baseline:
-        this, base = results["this build"], results[f"baseline {args.baseline}"]
+        print(f"baseline: {args.baseline}")
+        this, base = results["this build"], results["baseline"]
         for model in MODELS:
             print(f"{model}: prompt processing {this[model][0] / base[model][0]:.2f}x, "
                   f"generation {this[model][1] / base[model][1]:.2f}x the baseline")
