@@ -79,6 +79,8 @@ def test_numeric_factors_can_be_categorical_and_mix_with_strings():
     result = logistic_regression(records, "toxic", ["agents", "model"], categorical=["agents"])
     assert list(result.terms) == ["Intercept", "agents[2]", "agents[3]", "model[y]"]
     assert result.reference_levels == {"agents": 1, "model": "x"}
+    by_reference = logistic_regression(records, "toxic", ["agents", "model"], reference={"agents": 3})
+    assert list(by_reference.terms) == ["Intercept", "agents[1]", "agents[2]", "model[y]"]
 
 
 def separated():
@@ -96,6 +98,7 @@ def separated():
     ([{"x": 1, "toxic": 1}, {"toxic": 0}, {"x": 3, "toxic": 0}], ["x"], "record 1 has no value for 'x'"),
     (two_by_two(), ["model"], "reference level 'c'"),
     (two_by_two()[3:5], ["model"], "need more than 2 records"),
+    ([], ["model"], "no records"),
 ])
 def test_unfittable_logistic_regressions_raise_one_clear_error(records, factors, words):
     reference = {"model": "c"} if "reference" in words else None

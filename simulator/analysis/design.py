@@ -3,7 +3,8 @@ categorical factors as treatment-coded dummies against a stated reference level.
 
 Records are dicts such as {"model": "smollm2", "guards": 2, "toxic": 1}. A factor whose values
 are strings (or booleans) is categorical; numbers are numeric unless the factor is named in
-`categorical` (agent counts 1, 2, 3 as levels rather than a slope). A categorical factor's
+`categorical` or given a reference level (agent counts 1, 2, 3 as levels rather than a
+slope). A categorical factor's
 reference level is the one named in `reference`, else its smallest level in sorted order (as
 R and patsy do), and the result says which one it was. Dummy columns are named
 "factor[level]"; each coefficient compares that level with the reference.
@@ -46,6 +47,8 @@ def column(records: Sequence[Mapping[str, Any]], name: str) -> list:
 def build_design(records: Sequence[Mapping[str, Any]], factors: Sequence[str], categorical: Collection[str] = (),
                  reference: Mapping[str, Hashable] | None = None) -> Design:
     """Intercept plus one column per numeric factor and per non-reference level of a categorical one."""
+    if not records:
+        raise AnalysisError("there are no records to fit")
     reference = dict(reference or {})
     unknown = set(reference) - set(factors)
     if unknown:
@@ -53,7 +56,7 @@ def build_design(records: Sequence[Mapping[str, Any]], factors: Sequence[str], c
     columns, terms, references = [np.ones(len(records))], [INTERCEPT], {}
     for factor in factors:
         values = column(records, factor)
-        if factor in categorical or any(isinstance(v, (str, bool)) for v in values):
+        if factor in categorical or factor in reference or any(isinstance(v, (str, bool)) for v in values):
             base, dummies = _dummies(factor, values, reference.get(factor))
             references[factor] = base
             for level, dummy in dummies:
