@@ -1,8 +1,13 @@
 """Cumulativeness, scores per role, persuasion rates and Cohen's kappa on hand-counted data."""
 
+import importlib
+import inspect
+import pkgutil
+
 import pytest
 
 import simulator.analysis as analysis
+import simulator.analysis.metrics as metrics
 from simulator.analysis import (AnalysisError, PersuasionRates, RoleScore, cohen_kappa, cumulativeness,
                                 persuasion_rates, role_scores)
 
@@ -11,6 +16,16 @@ def test_the_public_surface_is_declared():
     assert {"attractor", "cumulativeness", "role_scores", "persuasion_rates", "cohen_kappa", "logistic_regression",
             "ols_regression", "AnalysisError"} <= set(analysis.__all__)
     assert all(hasattr(analysis, name) for name in analysis.__all__)
+    assert all(hasattr(metrics, name) for name in metrics.__all__)
+
+
+def test_no_exported_function_hides_a_module_of_the_same_name():
+    # `from .attractor import attractor` in __init__ would make `analysis.attractor` the function,
+    # so `import simulator.analysis.attractor as m` and mock.patch paths would find no module.
+    for package in (analysis, metrics):
+        for module in pkgutil.iter_modules(package.__path__):
+            assert inspect.ismodule(importlib.import_module(f"{package.__name__}.{module.name}"))
+            assert inspect.ismodule(getattr(package, module.name)), f"{package.__name__}.{module.name}"
 
 
 @pytest.mark.parametrize("series, expected", [

@@ -7,8 +7,8 @@ functions take live in simulator.analysis.metrics.
 """
 
 from simulator.analysis.agreement import cohen_kappa
-from simulator.analysis.attractor import Attractor, attractor
-from simulator.analysis.cumulativeness import cumulativeness
+from simulator.analysis.attractors import Attractor, attractor
+from simulator.analysis.cumulative import cumulativeness
 from simulator.analysis.errors import AnalysisError
 from simulator.analysis.persuasion import PersuasionRates, persuasion_rates
 from simulator.analysis.regression import Regression, Term, logistic_regression, ols_regression

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from simulator.analysis.metrics.length import length
+from simulator.analysis.metrics.text_length import length
 from simulator.analysis.metrics.readability import gunning_fog, heuristic_syllables, syllables
 from simulator.analysis.metrics.sentiment import positivity
-from simulator.analysis.metrics.similarity import Similarity, embeddings_installed, similarity
-from simulator.analysis.metrics.toxicity import toxicity, toxicity_scores
+from simulator.analysis.metrics.text_similarity import Similarity, embeddings_installed, similarity
+from simulator.analysis.metrics.toxicity_classifier import toxicity, toxicity_scores
 
 Metric = Callable[[str], float]
 
