@@ -17,7 +17,8 @@ import time
 from _support import SlowEndpoint, bench_store
 
 from simulator import aio
-from simulator.batch.plan import BatchSpec, create_batch
+from simulator.batch.plan import create_batch  # noqa: E402
+from simulator.protocols.roles import role_batch  # noqa: E402
 from simulator.batch.runner import run_batch
 from simulator.core.experiment import LLMSetting
 from simulator.llm.factory import CallMode, ModelSettings
@@ -26,8 +27,8 @@ DELAY = 0.1
 
 
 async def sweep(store, settings, experiment, n: int, messages: int, concurrency: int) -> float:
-    spec = BatchSpec(llms=(LLMSetting(model="openai/bench", temperature=0.5),), max_agents={"guard": 1, "prisoner": 1},
-                     n_messages=messages, repeats=n, seed=1)
+    spec = role_batch(llms=(LLMSetting(model="openai/bench", temperature=0.5),), max_agents={"guard": 1, "prisoner": 1},
+                      n_messages=messages, repeats=n, seed=1)
     planned = await create_batch(store, settings.user, experiment, spec)
     options = ModelSettings(concurrency=concurrency, mode=CallMode.LIVE)
     started = time.perf_counter()

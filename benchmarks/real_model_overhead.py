@@ -19,6 +19,7 @@ import time
 import ollama
 
 from _support import ROOT, bench_ollama, bench_store
+from simulator.protocols.roles import role_spec  # noqa: E402
 from simulator.actions import conversations
 from simulator.actions.experiments import import_file
 from simulator.config import Settings
@@ -51,9 +52,9 @@ async def raw_replay(client: ollama.AsyncClient, calls: list[dict]) -> tuple[flo
 
 async def through_simulator(client, store, settings, prison) -> tuple[float, int, list[dict]]:
     """One seeded conversation; (seconds, tokens generated, the calls it recorded)."""
-    request = conversations.ConversationRequest(
-        llm=LLMSetting(model=f"ollama/{MODEL}", temperature=0.7, top_p=0.9, max_tokens=100),
-        agent_counts={"guard": 1, "prisoner": 1}, n_messages=MESSAGES, seed=3)
+    request = role_spec(
+                        llm=LLMSetting(model=f"ollama/{MODEL}", temperature=0.7, top_p=0.9, max_tokens=100),
+                        agent_counts={"guard": 1, "prisoner": 1}, n_messages=MESSAGES, seed=3)
     cid = await conversations.create(store, settings.user, prison, request)
     await fresh_model(client)
     options = ModelSettings()

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from scripted import ScriptedModel, is_summary_call, speaker_of
+from simulator.protocols.roles import role_spec
 from simulator.actions import conversations as conv
 from simulator.actions.experiments import import_file
 from simulator.core.agents import Agent
@@ -34,9 +35,9 @@ async def prison(store, settings):
 
 async def start(store, settings, prison, model, *, agents=None, messages=6, days=1, speaker="round_robin",
                 view="shared", seed=5, **extra):
-    request = conv.ConversationRequest(llm=prison.experiment.llms[0], agent_counts=agents or {"guard": 1, "prisoner": 1},
-                                       n_messages=messages, days=days, speaker_selection=speaker, view=view, seed=seed,
-                                       **extra)
+    request = role_spec(llm=prison.experiment.llms[0], agent_counts=agents or {"guard": 1, "prisoner": 1},
+                        n_messages=messages, days=days, speaker_selection=speaker, view=view, seed=seed,
+                        **extra)
     cid = await conv.create(store, settings.user, prison, request)
     options = ModelSettings()
     model.meter = options.meter
@@ -49,22 +50,22 @@ async def test_round_robin_persists_every_turn_in_order(store, settings, prison)
     cid, outcome = await start(store, settings, prison, model, agents={"guard": 2, "prisoner": 1}, messages=7)
     assert outcome.status is Status.COMPLETED and outcome.reason == "message budget reached (7)"
     doc = await store.conversations.get(cid)
-    names = [a["name"] for a in doc["agents"]]
+    names = [a.name for a in doc.agents]
     stored = await store.messages.list(cid)
     assert [m.index for m in stored] == list(range(7))
     assert [m.speaker for m in stored] == [names[i % 3] for i in range(7)]
     assert all(m.content.startswith(m.speaker) for m in stored)
-    assert doc["status"] == "completed" and doc["usage"]["prompt_tokens"] == 10 * 8  # 7 turns + 1 summary
-    assert doc["timings"]["started_at"] <= doc["timings"]["finished_at"]
+    assert doc.status.value == "completed" and doc.usage.prompt_tokens == 10 * 8  # 7 turns + 1 summary
+    assert doc.timings["started_at"] <= doc.timings["finished_at"]
 
 
 async def test_agent_names_are_role_based_and_unique(store, settings, prison):
     cid, _ = await start(store, settings, prison, ScriptedModel(echo_speaker), agents={"guard": 3, "prisoner": 3},
                          messages=1)
     doc = await store.conversations.get(cid)
-    names = [a["name"] for a in doc["agents"]]
+    names = [a.name for a in doc.agents]
     assert len(set(names)) == 6
-    assert all(n.split("_")[0] == a["role"].capitalize() for n, a in zip(names, doc["agents"]))
+    assert all(n.split("_")[0] == a.role.capitalize() for n, a in zip(names, doc.agents))
 
 
 async def test_days_split_budget_and_agents_only_see_their_day(store, settings, prison):
@@ -171,8 +172,8 @@ async def test_manual_selection_asks_the_chooser(store, settings, prison):
         asked.append(state.next_index)
         return [a for a in state.agents if a.role == "prisoner"][0]
 
-    request = conv.ConversationRequest(llm=prison.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1},
-                                       n_messages=3, speaker_selection="manual", seed=1)
+    request = role_spec(llm=prison.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1},
+                        n_messages=3, speaker_selection="manual", seed=1)
     cid = await conv.create(store, settings.user, prison, request)
     options = ModelSettings()
     model = ScriptedModel(echo_speaker, options.meter)
@@ -212,7 +213,7 @@ async def test_always_empty_fails_with_the_reason(store, settings, prison):
     cid, outcome = await start(store, settings, prison, ScriptedModel(["User: only another's line"]), messages=3)
     assert outcome.status is Status.FAILED
     doc = await store.conversations.get(cid)
-    assert doc["status"] == "failed" and "gave no usable text in 3 tries at message 0" in doc["error"]
+    assert doc.status.value == "failed" and "gave no usable text in 3 tries at message 0" in doc.error
 
 
 class FailingAfter(ScriptedModel):
@@ -227,8 +228,8 @@ class FailingAfter(ScriptedModel):
 
 
 async def test_failed_run_is_marked_and_resume_completes_without_duplicates(store, settings, prison):
-    request = conv.ConversationRequest(llm=prison.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 2},
-                                       n_messages=10, days=2, seed=3)
+    request = role_spec(llm=prison.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 2},
+                        n_messages=10, days=2, seed=3)
     cid = await conv.create(store, settings.user, prison, request)
     first = ModelSettings()
     broken = FailingAfter(4, echo_speaker)
@@ -236,22 +237,22 @@ async def test_failed_run_is_marked_and_resume_completes_without_duplicates(stor
     outcome = await conv.run(store, settings, cid, first, model=broken)
     assert outcome.status is Status.FAILED and outcome.messages == 4
     doc = await store.conversations.get(cid)
-    assert doc["status"] == "failed" and "connection refused" in doc["error"]
+    assert doc.status.value == "failed" and "connection refused" in doc.error
 
     second = ModelSettings()
     outcome = await conv.run(store, settings, cid, second, model=ScriptedModel(echo_speaker, second.meter))
     assert outcome.status is Status.COMPLETED
     stored = await store.messages.list(cid)
     assert [m.index for m in stored] == list(range(10))
-    names = [a["name"] for a in doc["agents"]]
+    names = [a.name for a in doc.agents]
     assert [m.speaker for m in stored] == [names[i % 3] for i in range(10)]  # the order survived the crash
     assert len(await store.summaries.list(cid)) == 2
-    assert (await store.conversations.get(cid))["usage"]["prompt_tokens"] == 10 * 12  # 10 turns + 2 summaries
+    assert (await store.conversations.get(cid)).usage.prompt_tokens == 10 * 12  # 10 turns + 2 summaries
 
 
 async def test_missing_summary_after_a_crash_is_written_on_resume(store, settings, prison):
-    request = conv.ConversationRequest(llm=prison.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1},
-                                       n_messages=4, days=2, seed=3)
+    request = role_spec(llm=prison.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1},
+                        n_messages=4, days=2, seed=3)
     cid = await conv.create(store, settings.user, prison, request)
     crash = ModelSettings()
     # the 3rd call is day 1's summary: the crash comes after message 1 is stored, before its summary
@@ -263,8 +264,8 @@ async def test_missing_summary_after_a_crash_is_written_on_resume(store, setting
 
 
 async def test_cancelling_stops_cleanly_and_resume_finishes(store, settings, prison):
-    request = conv.ConversationRequest(llm=prison.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1},
-                                       n_messages=8, seed=9)
+    request = role_spec(llm=prison.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1},
+                        n_messages=8, seed=9)
     cid = await conv.create(store, settings.user, prison, request)
 
     class Slow(ScriptedModel):
@@ -279,7 +280,7 @@ async def test_cancelling_stops_cleanly_and_resume_finishes(store, settings, pri
     with pytest.raises(asyncio.CancelledError):
         await task
     doc = await store.conversations.get(cid)
-    assert doc["status"] == "stopped" and doc["stop_reason"] == "interrupted"
+    assert doc.status.value == "stopped" and doc.stop_reason == "interrupted"
     await conv.run(store, settings, cid, ModelSettings(), model=ScriptedModel(echo_speaker))
     assert [m.index for m in await store.messages.list(cid)] == list(range(8))
 

@@ -43,8 +43,8 @@ async def test_two_guards_one_prisoner_twelve_messages_two_days(cli_env, store):
     summaries = await store.summaries.list(cid)
     assert [s["day"] for s in summaries] == [0, 1] and all(s["content"].strip() for s in summaries)
     doc = await store.conversations.get(cid)
-    assert doc["status"] == "completed" and doc["agent_counts"] == {"guard": 2, "prisoner": 1}
-    assert doc["usage"]["prompt_tokens"] > 0 and doc["usage"]["completion_tokens"] > 0
+    assert doc.status.value == "completed" and doc.spec.option("agent_counts") == {"guard": 2, "prisoner": 1}
+    assert doc.usage.prompt_tokens > 0 and doc.usage.completion_tokens > 0
     assert "completed: message budget reached (12)" in result.stdout.replace("\n", " ")
 
     shown = run_cli("show", str(cid), env=cli_env)
@@ -63,8 +63,8 @@ async def test_same_seed_at_temperature_zero_replays_the_same_conversation(cli_e
     experiment.write_text(Path(PRISON).read_text().replace("temperature: 0.7", "temperature: 0"))
     contents = []
     for _ in range(2):
-        result = run_cli("run", str(experiment), "--agents", "guard=1,prisoner=1", "--messages", "4", "--seed", "8",
-                         "--no-record", env=cli_env)
+        result = run_cli("run", str(experiment), "--llm", "2", "--agents", "guard=1,prisoner=1", "--messages", "4",
+                         "--seed", "8", "--no-record", env=cli_env)  # sim-tiny; tests/test_real_model.py does smollm2
         assert result.returncode == 0, result.stderr
         cid = conversation_id(started_id(result.stdout.splitlines()[0]))
         contents.append([(m.speaker, m.content) for m in await store.messages.list(cid)])
@@ -86,14 +86,14 @@ async def test_kill_minus_9_at_random_points_then_resume_keeps_exactly_40(cli_en
         await asyncio.sleep(rng.uniform(0, 0.004))  # land anywhere inside the next turn (a few ms on sim-tiny)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        if (await store.conversations.get(cid))["status"] != "completed":
+        if (await store.conversations.get(cid)).status.value != "completed":
             killed_mid_run += 1
             resumed = run_cli("resume", str(cid), "--no-record", env=cli_env)
             assert resumed.returncode == 0, resumed.stderr
         messages = await store.messages.list(cid)
         assert [m.index for m in messages] == list(range(40)), f"trial {trial}"
         assert [s["day"] for s in await store.summaries.list(cid)] == [0, 1]
-        assert (await store.conversations.get(cid))["status"] == "completed"
+        assert (await store.conversations.get(cid)).status.value == "completed"
     assert killed_mid_run >= 18
 
 
@@ -102,8 +102,9 @@ async def test_model_server_down_mid_run_fails_then_resume_completes(cli_env, st
     port = services.free_port()
     host = services.start_ollama(tools, state, port)
     env = {**cli_env, "OLLAMA_HOST": host}
-    process = subprocess.Popen(simulator_cmd("run", PRISON, "--agents", "guard=1,prisoner=1", "--messages", "30",
-                                             "--seed", "4", "--attempts", "3", "--timeout", "10", "--no-record"),
+    process = subprocess.Popen(simulator_cmd("run", PRISON, "--llm", "ollama/sim-tiny", "--agents",
+                                             "guard=1,prisoner=1", "--messages", "30", "--seed", "4", "--attempts",
+                                             "3", "--timeout", "10", "--no-record"),
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     cid = conversation_id(started_id(process.stdout.readline()))
     while await store.messages.count(cid) < 5:
@@ -113,7 +114,7 @@ async def test_model_server_down_mid_run_fails_then_resume_completes(cli_env, st
     assert process.returncode == 1
     assert f"conversation {cid} failed" in stderr and "gave up after 3 attempts" in stderr
     doc = await store.conversations.get(cid)
-    assert doc["status"] == "failed" and f"127.0.0.1:{port}" in doc["error"]
+    assert doc.status.value == "failed" and f"127.0.0.1:{port}" in doc.error
     stored_before = await store.messages.count(cid)
     assert 5 <= stored_before < 30
 
@@ -123,7 +124,7 @@ async def test_model_server_down_mid_run_fails_then_resume_completes(cli_env, st
         assert resumed.returncode == 0, resumed.stderr
         assert f"resuming {cid} at message {stored_before} of 30 (was failed)" in resumed.stdout.replace("\n", " ")
         assert [m.index for m in await store.messages.list(cid)] == list(range(30))
-        assert (await store.conversations.get(cid))["status"] == "completed"
+        assert (await store.conversations.get(cid)).status.value == "completed"
     finally:
         services.Service("ollama", state).stop()
 
@@ -139,7 +140,7 @@ async def test_ctrl_c_stops_a_run_cleanly_and_resume_finishes(cli_env, store):
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in stderr
     doc = await store.conversations.get(cid)
-    assert doc["status"] == "stopped" and doc["stop_reason"] == "interrupted"
+    assert doc.status.value == "stopped" and doc.stop_reason == "interrupted"
     stored = await store.messages.count(cid)
     assert 5 <= stored < 40
     resumed = run_cli("resume", str(cid), "--no-record", env=cli_env)

@@ -2,8 +2,23 @@
 
 import pytest
 
-from simulator.core.grid import Cell, agent_combinations, day_settings, estimated_calls, expand_grid
+from simulator.core.experiment import LLMSetting
+from simulator.core.grid import agent_combinations, day_settings
 from simulator.errors import ValidationError
+from simulator.protocols import roles
+
+
+def expand_grid(*, repeats, n_llms, days, every_day_count, max_agents, every_combination):
+    """The role experiment's sweep as (repeat, llm, days, agent counts) tuples, in nesting order."""
+    plan = roles.role_batch(llms=[LLMSetting(f"ollama/m{i}") for i in range(n_llms)], max_agents=max_agents,
+                            n_messages=10, days=days, every_day_count=every_day_count,
+                            every_combination=every_combination, repeats=repeats)
+    return plan.cells()
+
+
+def summary(cell):
+    v = cell.values
+    return (v["repeat"], v["llm"], v["days"], v["agent_counts"])
 
 
 def test_every_combination_of_agent_counts():
@@ -23,17 +38,18 @@ def test_nesting_order_is_repeat_llm_days_agents():
     cells = expand_grid(repeats=2, n_llms=2, days=2, every_day_count=True, max_agents={"g": 2, "p": 1},
                         every_combination=True)
     assert len(cells) == 2 * 2 * 2 * 2
-    assert cells[:5] == [Cell(0, 0, 1, {"g": 1, "p": 1}), Cell(0, 0, 1, {"g": 2, "p": 1}),
-                         Cell(0, 0, 2, {"g": 1, "p": 1}), Cell(0, 0, 2, {"g": 2, "p": 1}),
-                         Cell(0, 1, 1, {"g": 1, "p": 1})]
-    assert cells[8].repeat == 1
+    assert [summary(c) for c in cells[:5]] == [(0, 0, 1, {"g": 1, "p": 1}), (0, 0, 1, {"g": 2, "p": 1}),
+                                               (0, 0, 2, {"g": 1, "p": 1}), (0, 0, 2, {"g": 2, "p": 1}),
+                                               (0, 1, 1, {"g": 1, "p": 1})]
+    assert cells[8].values["repeat"] == 1
+    assert cells[3].spec.option("days") == 2 and cells[4].spec.llms[0].model == "ollama/m1"
 
 
 def test_the_sweep_of_the_issue_has_240_cells():
     cells = expand_grid(repeats=5, n_llms=3, days=4, every_day_count=True, max_agents={"g": 2, "p": 2},
                         every_combination=True)
     assert len(cells) == 3 * 4 * 4 * 5
-    assert estimated_calls(cells, n_messages=10) == 240 * 10 + 5 * 3 * 4 * (1 + 2 + 3 + 4)
+    assert sum(roles.RoleExperiment().estimated_calls(c.spec) for c in cells) == 240 * 10 + 5 * 3 * 4 * (1 + 2 + 3 + 4)
 
 
 @pytest.mark.parametrize("kwargs, message", [

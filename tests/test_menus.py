@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from menu_driver import BACKSPACE, CTRL_D, CTRL_U, DOWN, ESC, drive, menu_env
+from simulator.protocols.roles import role_spec
 from simulator.actions.experiments import import_file
 from simulator.store import schema
 
@@ -176,17 +177,17 @@ async def test_perform_a_1v1_conversation_view_it_and_delete_it(store, settings,
     ]
     run = await drive(menu_env(settings), perform, tmp_path / ".env")
     run.script.check()
-    docs = await store.conversations.list()
+    docs = await store.conversations.find()
     assert len(docs) == 1
     doc = docs[0]
-    cid = doc["_id"]
-    assert doc["status"] == "completed" and doc["agent_counts"] == {"guard": 1, "prisoner": 1}
-    assert doc["creator"] == "alice" and doc["batch_id"] is not None and doc["llm"]["model"] == "ollama/sim-tiny"
+    cid = doc.id
+    assert doc.status.value == "completed" and doc.spec.option("agent_counts") == {"guard": 1, "prisoner": 1}
+    assert doc.creator == "alice" and doc.spec.batch_id is not None and doc.spec.llms[0].model == "ollama/sim-tiny"
     assert [m.index for m in await store.messages.list(cid)] == [0, 1, 2, 3]
     screen = plain(run.screen)
     assert "1 conversation(s), about 5 model calls" in screen
     assert "1 of 1 completed" in screen
-    guard, prisoner = (a["name"] for a in doc["agents"])
+    guard, prisoner = (a.name for a in doc.agents)
     # the view: header, starting message, day rule, turns coloured by role (guard cyan, prisoner magenta)
     assert "Starting message" in screen and "Day 1" in screen and "Summary of day 1" in screen
     assert re.search(rf"\x1b\[1;36m{guard}\x1b\[0m: ", run.screen)
@@ -220,7 +221,7 @@ async def test_perform_a_1v1_conversation_view_it_and_delete_it(store, settings,
     run = await drive(menu_env(settings), deleted, tmp_path / ".env")
     run.script.check()
     assert f"deleted conversation {cid}: 4 messages, 1 summaries" in plain(run.screen)
-    assert await store.conversations.list() == []
+    assert await store.conversations.find() == []
     assert await store.messages.count(cid) == 0 and await store.summaries.list(cid) == []
 
 
@@ -250,10 +251,12 @@ async def test_perform_a_grid_shows_its_size_and_runs_every_cell(store, settings
     # 2 day settings x 2 agent combinations; calls: 2 x (4 + 1) + 2 x (4 + 2)
     assert "4 conversation(s), about 22 model calls" in screen
     assert "4 of 4 completed" in screen
-    docs = await store.conversations.list({"experiment_id": small.id})
-    assert sorted((d["days"], d["agent_counts"]["guard"]) for d in docs) == [(1, 1), (1, 2), (2, 1), (2, 2)]
-    assert {d["llm"]["temperature"] for d in docs} == {0.8} and {d["speaker_selection"] for d in docs} == {"random"}
-    assert {d["status"] for d in docs} == {"completed"}
+    docs = await store.conversations.find(experiment_id=small.id)
+    assert sorted((d.spec.option("days"), d.spec.option("agent_counts")["guard"]) for d in docs) == [
+        (1, 1), (1, 2), (2, 1), (2, 2)]
+    assert {d.spec.llms[0].temperature for d in docs} == {0.8}
+    assert {d.spec.option("speaker_selection") for d in docs} == {"random"}
+    assert {d.status.value for d in docs} == {"completed"}
 
 
 async def test_esc_and_ctrl_c_go_back_one_level_and_keep_the_draft(store, settings, tmp_path):
@@ -348,7 +351,7 @@ async def test_lists_filter_by_creator_favourite_and_model_then_resume_export_an
 
     prison = await import_file(store, "alice", PRISON)
     for user, model in (("alice", "ollama/sim-tiny"), ("bob", "ollama/sim-tiny"), ("bob", "ollama/other-model")):
-        await conv.create(store, user, prison, conv.ConversationRequest(
+        await conv.create(store, user, prison, role_spec(
             llm=LLMSetting(model=model, temperature=0), agent_counts={"guard": 1, "prisoner": 1}, n_messages=3,
             seed=5))
     export = tmp_path / "out.jsonl"
@@ -391,8 +394,8 @@ async def test_lists_filter_by_creator_favourite_and_model_then_resume_export_an
     run = await drive(menu_env(settings), steps, tmp_path / ".env")
     run.script.check()
     screen = plain(run.screen)
-    mine = await store.conversations.list({"creator": "alice"})
-    assert mine[0]["status"] == "completed" and await store.messages.count(mine[0]["_id"]) == 3
+    mine = await store.conversations.find(creator="alice")
+    assert mine[0].status.value == "completed" and await store.messages.count(mine[0].id) == 3
     assert "resuming at message 0 of 3 (was pending)" in screen and "completed: message budget reached (3)" in screen
     lines = export.read_text().splitlines()
     assert len(lines) == 4 and f"wrote 3 messages to {export}" in screen  # 3 messages and 1 summary

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator.protocols.roles import role_spec
 from simulator.actions import conversations as conv
 from simulator.actions.experiments import import_file
 from simulator.llm.factory import ModelSettings
@@ -111,13 +112,13 @@ def menus(cli_env, tmp_path):
 async def test_walk_to_a_conversation_and_see_the_coloured_transcript(store, settings, tmp_path, menus,
                                                                      prison_on_sim_tiny):
     stored = await import_file(store, settings.user, prison_on_sim_tiny)
-    request = conv.ConversationRequest(llm=stored.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1},
-                                       n_messages=6, days=2, seed=11)
+    request = role_spec(llm=stored.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1}, n_messages=6,
+                        days=2, seed=11)
     cid = await conv.create(store, settings.user, stored, request)
     outcome = await conv.run(store, settings, cid, ModelSettings())  # a real run on sim-tiny
     assert outcome.messages == 6
     doc = await store.conversations.get(cid)
-    guard, prisoner = (a["name"] for a in doc["agents"])
+    guard, prisoner = (a.name for a in doc.agents)
 
     pane = menus()
     pane.open_conversation("completed", cid)
@@ -147,8 +148,8 @@ def test_without_a_terminal_the_menus_say_so_in_one_line(cli_env):
 
 async def test_ctrl_c_during_a_run_stops_it_resumably_and_the_menu_goes_on(store, settings, menus):
     stored = await import_file(store, settings.user, ROOT / "tests" / "data" / "small_prison.yaml")
-    request = conv.ConversationRequest(llm=stored.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1},
-                                       n_messages=5000, seed=3)
+    request = role_spec(llm=stored.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1},
+                        n_messages=5000, seed=3)
     cid = await conv.create(store, settings.user, stored, request)
     pane = menus()
     pane.open_conversation("pending", cid)
@@ -164,6 +165,6 @@ async def test_ctrl_c_during_a_run_stops_it_resumably_and_the_menu_goes_on(store
     pane.leave(cid)
     doc = await store.conversations.get(cid)
     stored_messages = await store.messages.count(cid)
-    assert doc["status"] == "stopped" and doc["stop_reason"] == "interrupted"
+    assert doc.status.value == "stopped" and doc.stop_reason == "interrupted"
     assert 20 <= stored_messages < 5000
     assert [m.index for m in await store.messages.list(cid)] == list(range(stored_messages))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator.protocols.roles import role_spec
 from simulator.actions import conversations as conv
 from simulator.actions.experiments import import_file
 from simulator.core.experiment import LLMSetting
@@ -33,7 +34,7 @@ async def prison(store, settings):
 
 
 async def run(store, settings, prison, **request) -> tuple:
-    cid = await conv.create(store, settings.user, prison, conv.ConversationRequest(**request))
+    cid = await conv.create(store, settings.user, prison, role_spec(**request))
     outcome = await conv.run(store, settings, cid, ModelSettings())
     return cid, outcome, await store.messages.list(cid), await store.summaries.list(cid)
 

@@ -7,15 +7,16 @@ and summaries with it, children first, so an interrupted delete can be run again
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from bson import ObjectId
 
 from simulator.actions.experiments import delete_conversations
 from simulator.errors import PermissionDenied
-from simulator.store import Store
+from simulator.core.conversation import Conversation
+from simulator.store import Message, Store
+from simulator.store.conversations import ConversationRow
 
 
 @dataclass(frozen=True)
@@ -33,82 +34,38 @@ class Filters:
         return ", ".join(p for p in parts if p) or "all"
 
 
-@dataclass(frozen=True)
-class ConversationRow:
-    id: ObjectId
-    experiment_name: str
-    creator: str
-    created_at: datetime | None
-    favourite: bool
-    status: str
-    messages: int
-    n_messages: int
-    model: str
-    agent_counts: dict[str, int]
-
-
-def conversation_query(filters: Filters, experiment_id: ObjectId | None = None) -> dict[str, Any]:
-    query: dict[str, Any] = {}
-    if experiment_id is not None:
-        query["experiment_id"] = experiment_id
-    if filters.creator:
-        query["creator"] = filters.creator
-    if filters.favourite is not None:
-        query["favourite"] = filters.favourite
-    if filters.model:
-        query["llm.model"] = filters.model
-    return query
-
-
-ROW_FIELDS = ["experiment_name", "creator", "created_at", "favourite", "status", "n_messages", "llm.model",
-              "agent_counts"]
-
-
 async def list_conversations(store: Store, filters: Filters = Filters(), *, experiment_id: ObjectId | None = None,
                              limit: int = 500) -> list[ConversationRow]:
     """Newest first, each with the number of messages stored so far."""
-    docs = await store.conversations.list(conversation_query(filters, experiment_id), limit=limit, fields=ROW_FIELDS)
-    counts = await store.messages.counts([d["_id"] for d in docs]) if docs else {}
-    return [ConversationRow(id=d["_id"], experiment_name=d.get("experiment_name", ""), creator=d.get("creator", ""),
-                            created_at=d.get("created_at"), favourite=bool(d.get("favourite")),
-                            status=d.get("status", "?"), messages=counts.get(d["_id"], 0),
-                            n_messages=d.get("n_messages", 0), model=(d.get("llm") or {}).get("model", ""),
-                            agent_counts=dict(d.get("agent_counts") or {}))
-            for d in docs]
+    rows = await store.conversations.rows(creator=filters.creator, favourite=filters.favourite, model=filters.model,
+                                          experiment_id=experiment_id, limit=limit)
+    counts = await store.messages.counts([r.id for r in rows]) if rows else {}
+    return [dataclasses.replace(r, messages=counts.get(r.id, 0)) for r in rows]
 
 
 async def conversation_counts(store: Store, experiment_ids: list[ObjectId]) -> dict[ObjectId, int]:
-    """Conversations per experiment, in one portable $group."""
-    if not experiment_ids:
-        return {}
-    cursor = await store.conversations.collection.aggregate([
-        {"$match": {"experiment_id": {"$in": experiment_ids}}},
-        {"$group": {"_id": "$experiment_id", "n": {"$sum": 1}}},
-    ])
-    return {row["_id"]: row["n"] async for row in cursor}
+    """Conversations per experiment."""
+    return await store.conversations.counts_by_experiment(experiment_ids) if experiment_ids else {}
 
 
 async def filter_values(store: Store, *, conversations: bool) -> tuple[list[str], list[str]]:
     """The creators and models that exist, to offer as filter choices."""
-    collection, model_field = ((store.conversations.collection, "llm.model") if conversations
-                               else (store.experiments.collection, "llms.model"))
-    creators = await collection.distinct("creator")
-    models = await collection.distinct(model_field)
-    return sorted(c for c in creators if c), sorted(m for m in models if m)
+    if conversations:
+        return await store.conversations.creators_and_models()
+    return await store.experiments.creators_and_models()
 
 
-def require_creator(doc: dict[str, Any], user: str, action: str) -> None:
-    creator = doc.get("creator") or ""
-    if creator != user:
-        raise PermissionDenied(f"only {creator or 'its creator'} may {action} conversation {doc['_id']}; "
-                               f"you are {user}")
+def require_creator(conversation: Conversation, user: str, action: str) -> None:
+    if conversation.creator != user:
+        raise PermissionDenied(f"only {conversation.creator or 'its creator'} may {action} conversation "
+                               f"{conversation.id}; you are {user}")
 
 
-async def set_favourite(store: Store, user: str, conversation_id: ObjectId, favourite: bool) -> dict[str, Any]:
-    doc = await store.conversations.get(conversation_id)
-    require_creator(doc, user, "change")
-    await store.conversations.collection.update_one({"_id": conversation_id}, {"$set": {"favourite": favourite}})
-    return {**doc, "favourite": favourite}
+async def set_favourite(store: Store, user: str, conversation_id: ObjectId, favourite: bool) -> Conversation:
+    conversation = await store.conversations.get(conversation_id)
+    require_creator(conversation, user, "change")
+    await store.conversations.set_favourite(conversation_id, favourite)
+    return dataclasses.replace(conversation, favourite=favourite)
 
 
 @dataclass(frozen=True)
@@ -118,19 +75,20 @@ class Deleted:
 
 
 async def delete(store: Store, user: str, conversation_id: ObjectId) -> Deleted:
-    doc = await store.conversations.get(conversation_id)
-    require_creator(doc, user, "delete")
+    conversation = await store.conversations.get(conversation_id)
+    require_creator(conversation, user, "delete")
     deleted = await delete_conversations(store, [conversation_id])
     return Deleted(deleted.messages, deleted.summaries)
 
 
 @dataclass(frozen=True)
 class Transcript:
-    doc: dict[str, Any]
-    messages: list
+    conversation: Conversation
+    messages: list[Message]
     summaries: list[dict]
 
 
 async def transcript(store: Store, conversation_id: ObjectId) -> Transcript:
-    doc = await store.conversations.get(conversation_id)
-    return Transcript(doc, await store.messages.list(conversation_id), await store.summaries.list(conversation_id))
+    conversation = await store.conversations.get(conversation_id)
+    return Transcript(conversation, await store.messages.list(conversation_id),
+                      await store.summaries.list(conversation_id))

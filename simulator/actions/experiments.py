@@ -166,7 +166,7 @@ async def delete(store: Store, user: str, reference: str) -> Deleted:
     """
     stored = await find(store, reference)
     require_creator(stored, user, "delete")
-    conversation_ids = [c["_id"] for c in await store.conversations.list({"experiment_id": stored.id}, fields=["_id"])]
+    conversation_ids = await store.conversations.ids_of_experiment(stored.id)
     deleted = await delete_conversations(store, conversation_ids)
     await store.experiments.delete(stored.id)
     return deleted

@@ -15,6 +15,7 @@ from typing import Callable
 from bson import ObjectId
 
 from simulator.actions import conversations
+from simulator.core.batch import Batch
 from simulator.config import Settings
 from simulator.engine.state import ConversationState, Turn
 from simulator.engine.stops import Stop, StopCondition
@@ -96,15 +97,16 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
     if concurrency < 1:
         raise SimulatorError(f"concurrency must be at least 1, got {concurrency}")
     batch = await store.batches.get(batch_id)
-    docs = {d["_id"]: d for d in await store.conversations.list({"batch_id": batch_id})}
-    cells = [c["conversation_id"] for c in batch["cells"]]
-    todo = [cid for cid in cells if docs.get(cid, {}).get("status") != Status.COMPLETED.value]
+    conversations_ = {c.id: c for c in await store.conversations.in_batch(batch_id)}
+    cells = [c.conversation_id for c in batch.cells]
+    todo = [cid for cid in cells if cid not in conversations_ or conversations_[cid].status is not Status.COMPLETED]
     progress = progress or BatchProgress(total=len(cells))
     progress.total, progress.done = len(cells), len(cells) - len(todo)
     progress.meter_tokens = lambda: model_settings.meter.total_tokens
     stored = await store.messages.counts(todo)
-    progress.remaining_messages = sum(docs[cid]["n_messages"] - stored.get(cid, 0) for cid in todo if cid in docs)
-    budget = token_budget if token_budget is not None else batch["grid"].get("token_budget")
+    progress.remaining_messages = sum(conversations_[cid].spec.n_messages - stored.get(cid, 0)
+                                      for cid in todo if cid in conversations_)
+    budget = token_budget if token_budget is not None else batch.token_budget
     stop = BatchTokenBudget(budget, progress) if budget else None
     await store.batches.set_status(batch_id, "running")
     queue: asyncio.Queue[ObjectId] = asyncio.Queue()
@@ -153,15 +155,34 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
     return BatchOutcome(batch_id, status, progress.done, progress.failed, progress.stopped, progress.total)
 
 
-async def cell_table(store: Store, batch_id: ObjectId) -> list[dict]:
-    """Each cell with its conversation's status and stored message count."""
+@dataclass(frozen=True)
+class CellRow:
+    """A cell of a batch with its conversation's state, for `batch status`."""
+
+    n: int
+    values: dict
+    conversation_id: ObjectId
+    status: str
+    runs: int
+    messages: int
+    n_messages: int | None
+    model: str
+    error: str | None
+
+
+async def cell_table(store: Store, batch_id: ObjectId) -> tuple[Batch, list[CellRow]]:
+    """The batch and each cell with its conversation's status and stored message count."""
     batch = await store.batches.get(batch_id)
-    docs = {d["_id"]: d for d in await store.conversations.list({"batch_id": batch_id})}
-    stored = await store.messages.counts(list(docs))
+    found = {c.id: c for c in await store.conversations.in_batch(batch_id)}
+    stored = await store.messages.counts(list(found))
     rows = []
-    for cell in batch["cells"]:
-        doc = docs.get(cell["conversation_id"], {})
-        rows.append({**cell, "status": doc.get("status", "missing"), "runs": doc.get("runs", 0),
-                     "messages": stored.get(cell["conversation_id"], 0), "n_messages": doc.get("n_messages"),
-                     "llm": batch["grid"]["llms"][cell["llm"]]["model"], "error": doc.get("error")})
-    return rows
+    for cell in batch.cells:
+        conversation = found.get(cell.conversation_id)
+        rows.append(CellRow(
+            n=cell.n, values=dict(cell.values), conversation_id=cell.conversation_id,
+            status=conversation.status.value if conversation else "missing",
+            runs=conversation.runs if conversation else 0, messages=stored.get(cell.conversation_id, 0),
+            n_messages=conversation.spec.n_messages if conversation else None,
+            model=" ".join(dict.fromkeys(l.model for l in conversation.spec.llms)) if conversation else "",
+            error=conversation.error if conversation else None))
+    return batch, rows

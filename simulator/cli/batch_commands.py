@@ -13,10 +13,9 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from simulator.actions.conversations import choose_llm
-from simulator.batch.plan import BatchSpec, create_batch
+from simulator.batch.plan import create_batch
 from simulator.batch.runner import DEFAULT_CONCURRENCY, BatchProgress, cell_table, run_batch
-from simulator.cli.arguments import parse_assignments
+from simulator.core.assignments import parse_assignments
 from simulator.cli.conversation_commands import experiment_for
 from simulator.config import Settings
 from simulator.engine.context import VIEWS
@@ -24,6 +23,7 @@ from simulator.engine.selection import METHODS
 from simulator.errors import NotFound, ValidationError
 from simulator.llm.factory import CallMode, ModelSettings
 from simulator.llm.retry import RetryPolicy
+from simulator.protocols.roles import choose_llm, role_batch
 from simulator.store import Store, connect
 
 
@@ -73,14 +73,14 @@ async def batch_command(args, settings: Settings) -> int:
             raise ValidationError("a new batch needs --max-agents and --messages",
                                   "e.g. --max-agents guard=2,prisoner=2 --messages 12")
         stored = await experiment_for(store, settings, args.target)
-        llms = tuple(dict.fromkeys(choose_llm(stored, spec) for spec in (args.llm or [None])))
-        spec = BatchSpec(llms=llms, max_agents=parse_assignments(args.max_agents, "--max-agents", integer=True),
-                         n_messages=args.messages, days=args.days, every_day_count=args.days_range,
-                         every_combination=args.all_combinations, repeats=args.repeat,
-                         speaker_selection=args.speaker, view=args.view, seed=args.seed,
-                         variants=parse_assignments(args.variant, "--variant") if args.variant.strip() else {},
-                         token_budget=args.budget_tokens)
-        planned = await create_batch(store, settings.user, stored, spec)
+        llms = tuple(dict.fromkeys(choose_llm(stored.experiment, spec) for spec in (args.llm or [None])))
+        plan = role_batch(llms=llms, max_agents=parse_assignments(args.max_agents, "--max-agents", integer=True),
+                          n_messages=args.messages, days=args.days, every_day_count=args.days_range,
+                          every_combination=args.all_combinations, repeats=args.repeat,
+                          speaker_selection=args.speaker, view=args.view, seed=args.seed,
+                          variants=parse_assignments(args.variant, "--variant") if args.variant.strip() else {},
+                          token_budget=args.budget_tokens)
+        planned = await create_batch(store, settings.user, stored, plan)
         print(f"batch {planned.id}: {planned.cells} conversations, about {planned.estimated_calls} model calls",
               flush=True)
         return await execute(store, settings, args, planned.id)
@@ -123,18 +123,31 @@ async def execute(store: Store, settings: Settings, args, batch_id: ObjectId) ->
 
 
 async def status(store: Store, batch_id: ObjectId) -> int:
-    batch = await store.batches.get(batch_id)
-    rows = await cell_table(store, batch_id)
-    table = Table(title=f"batch {batch_id} — {batch['experiment_name']} — {batch['status']}")
-    for column in ("#", "repeat", "llm", "days", "agents", "status", "messages", "runs", "conversation"):
-        table.add_column(column, no_wrap=column == "conversation")
+    batch, rows = await cell_table(store, batch_id)
+    axes = [a for a in batch.axes if any(a in r.values for r in rows)]
+    table = Table(title=f"batch {batch_id} — {batch.title} — {batch.status}")
+    for column in ("#", *axes, "status", "messages", "runs", "conversation"):
+        table.add_column(column.replace("_", " "), no_wrap=column == "conversation")
     for row in rows:
-        agents = "v".join(str(n) for n in row["agent_counts"].values())
-        table.add_row(str(row["n"]), str(row["repeat"] + 1), row["llm"], str(row["days"]), agents, row["status"],
-                      f"{row['messages']}/{row['n_messages']}", str(row["runs"]), str(row["conversation_id"]))
+        shown = [cell_value(axis, row.values.get(axis), row) for axis in axes]
+        table.add_row(str(row.n), *shown, row.status, f"{row.messages}/{row.n_messages}", str(row.runs),
+                      str(row.conversation_id))
     Console().print(table)
     counts: dict[str, int] = {}
     for row in rows:
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
+        counts[row.status] = counts.get(row.status, 0) + 1
     print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     return 0
+
+
+def cell_value(axis: str, value, row) -> str:
+    """An axis value as a researcher reads it: repeats from 1, an LLM by its model, counts as 2v1."""
+    if axis == "repeat":
+        return str(value + 1)
+    if axis == "llm":
+        return row.model
+    if axis == "agent_counts" and isinstance(value, dict):
+        return "v".join(str(n) for n in value.values())
+    if isinstance(value, (list, tuple)):
+        return " ".join(map(str, value))
+    return str(value)

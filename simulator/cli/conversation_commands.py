@@ -1,11 +1,8 @@
-"""`simulator run | resume | show | export | conversations`: one conversation at a time."""
+"""`simulator resume | show | export`: one conversation at a time, of any protocol."""
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import sys
 from pathlib import Path
 
@@ -14,11 +11,9 @@ from rich.console import Console
 from simulator.actions import conversations as actions
 from simulator.actions.browse import transcript
 from simulator.actions.experiments import find as find_experiment, import_file
-from simulator.cli.arguments import parse_assignments
+from simulator.cli.export import FORMATS, render_export
 from simulator.cli.render import LiveTranscript, print_conversation
 from simulator.config import Settings
-from simulator.engine.context import VIEWS
-from simulator.engine.selection import METHODS
 from simulator.errors import ValidationError
 from simulator.llm.factory import CallMode, ModelSettings
 from simulator.llm.retry import RetryPolicy
@@ -41,24 +36,6 @@ def model_settings(args: argparse.Namespace) -> ModelSettings:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    p = commands.add_parser("run", help="run one conversation of an experiment, showing turns live")
-    p.add_argument("experiment", help="experiment id or name, or a .yaml/.json file (imported first)")
-    p.add_argument("--llm", help="model spec (or 1-based index of the experiment's LLM settings); default the first")
-    p.add_argument("--agents", required=True, help="agents per role, e.g. guard=1,prisoner=2")
-    p.add_argument("--messages", type=int, required=True, help="total messages")
-    p.add_argument("--days", type=int, default=1, help="days the messages are split over (default 1)")
-    p.add_argument("--speaker", default="round_robin", choices=METHODS, help="speaker selection (default round_robin)")
-    p.add_argument("--view", default="shared", choices=VIEWS, help="what each speaker sees (default shared)")
-    p.add_argument("--last-k", type=int, default=10, help="messages seen with --view last_k (default 10)")
-    p.add_argument("--seed", type=int, help="seed for names, speaker order and sampling (default random, stored)")
-    p.add_argument("--variant", default="", help="variant choices, e.g. goal=yard_time")
-    p.add_argument("--stop-keyword", help="stop when a message contains this (e.g. ^C^C)")
-    p.add_argument("--detect-cycles", action="store_true", help="stop when the last messages repeat in a cycle")
-    p.add_argument("--budget-tokens", type=int, help="stop after this many tokens")
-    p.add_argument("--budget-cost", type=float, help="stop after this many dollars")
-    add_model_options(p)
-    p.set_defaults(handler=run_command)
-
     p = commands.add_parser("resume", help="continue a failed, stopped or killed conversation")
     p.add_argument("conversation")
     add_model_options(p)
@@ -70,7 +47,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     p = commands.add_parser("export", help="write a conversation as txt, jsonl or csv")
     p.add_argument("conversation")
-    p.add_argument("--format", choices=("txt", "jsonl", "csv"), default="txt")
+    p.add_argument("--format", choices=FORMATS, default="txt",
+                   help="txt (readable), jsonl (a message per line), csv, or json (the whole run: "
+                        "its configuration, messages and summaries)")
     p.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     p.set_defaults(handler=export_command)
 
@@ -83,37 +62,22 @@ async def experiment_for(store: Store, settings: Settings, reference: str):
     return await find_experiment(store, reference)
 
 
-async def run_command(args, settings: Settings) -> int:
-    console = Console()
-    request_counts = parse_assignments(args.agents, "--agents", integer=True)
-    variants = parse_assignments(args.variant, "--variant") if args.variant.strip() else {}
-    async with await connect(settings) as store:
-        stored = await experiment_for(store, settings, args.experiment)
-        request = actions.ConversationRequest(
-            llm=actions.choose_llm(stored, args.llm), agent_counts=request_counts, n_messages=args.messages,
-            days=args.days, speaker_selection=args.speaker, view=args.view, last_k=args.last_k, seed=args.seed,
-            variants=variants, stop_keyword=args.stop_keyword, detect_cycles=args.detect_cycles,
-            token_budget=args.budget_tokens, cost_budget=args.budget_cost)
-        cid = await actions.create(store, settings.user, stored, request)
-        console.print(f"conversation {cid} ({stored.experiment.name}, {request.llm.label()})", highlight=False)
-        return await _run(store, settings, args, cid, console)
-
-
 async def resume_command(args, settings: Settings) -> int:
     console = Console()
     async with await connect(settings) as store:
         cid = actions.conversation_id(args.conversation)
-        doc = await store.conversations.get(cid)
+        conversation = await store.conversations.get(cid)
         done = await store.messages.first_missing_index(cid)
-        console.print(f"resuming {cid} at message {done} of {doc['n_messages']} (was {doc['status']})",
-                      highlight=False)
-        return await _run(store, settings, args, cid, console, first_day_shown=-1)
+        console.print(f"resuming {cid} at message {done} of {conversation.spec.n_messages} "
+                      f"(was {conversation.status.value})", highlight=False)
+        return await run_and_report(store, settings, args, cid, console)
 
 
-async def _run(store: Store, settings: Settings, args, cid, console: Console, first_day_shown: int = -1) -> int:
-    doc = await store.conversations.get(cid)
-    observer = LiveTranscript(console, (a["role"] for a in doc["agents"]), doc["days"], first_day_shown)
-    chooser = manual_chooser(console) if doc["speaker_selection"] == "manual" else None
+async def run_and_report(store: Store, settings: Settings, args, cid, console: Console) -> int:
+    """Run or resume one conversation, showing its turns live; the exit code says how it ended."""
+    conversation = await store.conversations.get(cid)
+    observer = LiveTranscript(console, conversation)
+    chooser = manual_chooser(console) if conversation.spec.option("speaker_selection") == "manual" else None
     options = model_settings(args)
     outcome = await actions.run(store, settings, cid, options, observer=observer, chooser=chooser,
                                 wall_clock=args.wall_clock)
@@ -148,50 +112,17 @@ def manual_chooser(console: Console):
 async def show_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
         shown = await transcript(store, actions.conversation_id(args.conversation))
-    print_conversation(Console(), shown.doc, shown.messages, shown.summaries)
+    print_conversation(Console(), shown)
     return 0
 
 
 async def export_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
         shown = await transcript(store, actions.conversation_id(args.conversation))
-    text = render_export(args.format, shown.doc, shown.messages, shown.summaries)
+    text = render_export(args.format, shown)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
         print(f"wrote {len(shown.messages)} messages to {args.output}")
     else:
         sys.stdout.write(text)
     return 0
-
-
-def render_export(fmt: str, doc: dict, messages: list, summaries: list[dict]) -> str:
-    if fmt == "jsonl":
-        lines = [json.dumps({"conversation_id": str(doc["_id"]), "index": m.index, "day": m.day, "speaker": m.speaker,
-                             "role": m.role, "content": m.content, "raw_content": m.raw_content, "usage": m.usage,
-                             "latency": m.latency, "created_at": m.created_at.isoformat()}, ensure_ascii=False)
-                 for m in messages]
-        lines += [json.dumps({"conversation_id": str(doc["_id"]), "summary_of_day": s["day"], "content": s["content"]},
-                             ensure_ascii=False) for s in summaries]
-        return "\n".join(lines) + "\n"
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["conversation_id", "index", "day", "speaker", "role", "content", "raw_content",
-                         "prompt_tokens", "completion_tokens", "latency"])
-        for m in messages:
-            writer.writerow([str(doc["_id"]), m.index, m.day, m.speaker, m.role, m.content, m.raw_content,
-                             m.usage.get("prompt_tokens", 0), m.usage.get("completion_tokens", 0), m.latency])
-        return out.getvalue()
-    by_day = {s["day"]: s["content"] for s in summaries}
-    lines = [f"# {doc.get('experiment_name', '')} — conversation {doc['_id']}", "", doc["starting_message"], ""]
-    day = None
-    for m in messages:
-        if m.day != day:
-            if day is not None and day in by_day:
-                lines += ["", f"[Summary of day {day + 1}] {by_day[day]}"]
-            day = m.day
-            lines += ["", f"== Day {day + 1} =="]
-        lines.append(f"{m.speaker}: {m.content}")
-    if day is not None and day in by_day:
-        lines += ["", f"[Summary of day {day + 1}] {by_day[day]}"]
-    return "\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from simulator.actions import experiments as actions
-from simulator.cli.arguments import parse_assignments
+from simulator.core.assignments import parse_assignments
 from simulator.config import Settings
 from simulator.core.experiment_file import decode_experiment_file, encode_experiment
 from simulator.errors import ValidationError

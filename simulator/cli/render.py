@@ -1,13 +1,21 @@
-"""Rich rendering of conversations: turns coloured by role, day headers, summaries."""
+"""Rendering conversations: the one place that decides how a transcript reads.
+
+`simulator show`, the live view of a run, the menus' paged view and the txt export all
+draw on these: the header line, the section a message opens (a day, or a round), the
+colour of a speaker (by role in role experiments, by participant elsewhere).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable, Iterator
 
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
+from simulator import protocols
+from simulator.actions.browse import Transcript
+from simulator.core.conversation import Conversation
 from simulator.engine.state import Turn
 
 PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta")
@@ -17,21 +25,57 @@ def role_colours(roles: Iterable[str]) -> dict[str, str]:
     return {role: PALETTE[i % len(PALETTE)] for i, role in enumerate(dict.fromkeys(roles))}
 
 
-class LiveTranscript:
-    """The engine's observer for `simulator run`: prints each turn as it is stored."""
+def by_role(conversation: Conversation) -> bool:
+    """Role experiments colour by role; protocols where each participant is its own voice, by speaker."""
+    return protocols.get(conversation.spec.protocol).has_roles
 
-    def __init__(self, console: Console, roles: Iterable[str], days: int, first_day_shown: int = -1):
+
+class Colours:
+    def __init__(self, conversation: Conversation):
+        self.by_role = by_role(conversation)
+        self.colours = role_colours(a.role if self.by_role else a.name for a in conversation.agents)
+
+    def of(self, speaker: str, role: str) -> str:
+        return self.colours.get(role if self.by_role else speaker, "white")
+
+
+def section(conversation: Conversation, day: int, round_: int | None) -> str | None:
+    """The heading a message falls under: its day in protocols with days, else its round, else none."""
+    if by_role(conversation):
+        return f"Day {day + 1}"
+    return f"Round {round_ + 1}" if round_ is not None else None
+
+
+def header(conversation: Conversation) -> str:
+    spec = conversation.spec
+    models = " + ".join(dict.fromkeys(l.model for l in spec.llms))
+    agents = ", ".join(a.name for a in conversation.agents)
+    if by_role(conversation):
+        shape = (f"{spec.n_messages} messages over {spec.option('days', 1)} day(s) · "
+                 f"{spec.option('speaker_selection')}")
+    else:
+        shape = f"{spec.protocol} · up to {spec.n_messages} messages"
+    return (f"[bold]{escape(conversation.title)}[/bold]  conversation {conversation.id}  "
+            f"[dim]{escape(models)} · {escape(agents)} · {shape} · by {escape(conversation.creator or '?')} · "
+            f"status {conversation.status.value}[/dim]")
+
+
+class LiveTranscript:
+    """The engine's observer for a run shown in the terminal: prints each turn as it is stored."""
+
+    def __init__(self, console: Console, conversation: Conversation):
         self.console = console
-        self.colours = role_colours(roles)
-        self.days = days
-        self.day_shown = first_day_shown
+        self.conversation = conversation
+        self.colours = Colours(conversation)
+        self.section_shown: str | None = None
 
     def on_turn(self, turn: Turn, note: str | None) -> None:
-        if turn.day != self.day_shown:
-            self.day_shown = turn.day
-            if self.days > 1:
-                self.console.rule(f"[bold]Day {turn.day + 1} of {self.days}")
-        print_turn(self.console, turn.index, turn.speaker, turn.role, turn.content, self.colours)
+        heading = section(self.conversation, turn.day, turn.round)
+        if heading != self.section_shown:
+            self.section_shown = heading
+            if heading and (self.conversation.spec.option("days", 1) > 1 or turn.round is not None):
+                self.console.rule(f"[bold]{heading}")
+        print_turn(self.console, turn.index, turn.speaker, turn.content, self.colours.of(turn.speaker, turn.role))
         if note:
             self.console.print(f"[dim]   ({escape(note)})[/dim]")
 
@@ -39,9 +83,7 @@ class LiveTranscript:
         print_summary(self.console, day, content)
 
 
-def print_turn(console: Console, index: int, speaker: str, role: str, content: str,
-               colours: dict[str, str]) -> None:
-    colour = colours.get(role, "white")
+def print_turn(console: Console, index: int, speaker: str, content: str, colour: str) -> None:
     console.print(f"[dim]{index:>3}[/dim] [bold {colour}]{escape(speaker)}[/bold {colour}]: {escape(content)}",
                   highlight=False)
 
@@ -50,24 +92,63 @@ def print_summary(console: Console, day: int, content: str) -> None:
     console.print(Panel(escape(content), title=f"Summary of day {day + 1}", border_style="dim", expand=False))
 
 
-def print_conversation(console: Console, doc: dict[str, Any], messages: list, summaries: list[dict]) -> None:
-    colours = role_colours(a["role"] for a in doc["agents"])
-    agents = ", ".join(f"{a['name']}" for a in doc["agents"])
-    console.print(f"[bold]{escape(doc.get('experiment_name', ''))}[/bold]  conversation {doc['_id']}  "
-                  f"[dim]{doc['llm']['model']} · {agents} · {doc['n_messages']} messages over {doc['days']} day(s) · "
-                  f"{doc['speaker_selection']} · status {doc['status']}[/dim]", highlight=False)
-    console.print(Panel(escape(doc["starting_message"]), title="Starting message", border_style="dim"))
-    by_day = {s["day"]: s["content"] for s in summaries}
-    day = None
-    for message in messages:
-        if message.day != day:
-            if day is not None and day in by_day:
-                print_summary(console, day, by_day[day])
-            day = message.day
-            console.rule(f"[bold]Day {day + 1}")
-        print_turn(console, message.index, message.speaker, message.role, message.content, colours)
+def print_messages(console: Console, shown: Transcript, messages: list, continued_from: str | None = None) -> None:
+    """Messages with their section rules, each day's summary after the day's last message.
+    `continued_from`: the section the previous page ended in, so its rule says "(continued)"."""
+    conversation = shown.conversation
+    colours = Colours(conversation)
+    summaries = {s["day"]: s["content"] for s in shown.summaries}
+    last_of_day = {m.day: m.index for m in shown.messages}
+    current = None
+    for i, message in enumerate(messages):
+        heading = section(conversation, message.day, message.round)
+        if heading != current:
+            if heading:
+                console.rule(f"[bold]{heading}" + (" (continued)" if i == 0 and heading == continued_from else ""))
+            current = heading
+        print_turn(console, message.index, message.speaker, message.content,
+                   colours.of(message.speaker, message.role))
+        if last_of_day.get(message.day) == message.index and message.day in summaries:
+            print_summary(console, message.day, summaries[message.day])
+
+
+def print_opening(console: Console, conversation: Conversation) -> None:
+    console.print(header(conversation), highlight=False)
+    if conversation.prepared.starting_message:
+        console.print(Panel(escape(conversation.prepared.starting_message), title="Starting message",
+                            border_style="dim"))
+
+
+def print_ending(console: Console, conversation: Conversation) -> None:
+    if conversation.ending:
+        console.print(f"[dim]{conversation.status.value}: {escape(conversation.ending)}[/dim]", highlight=False)
+
+
+def print_conversation(console: Console, shown: Transcript) -> None:
+    print_opening(console, shown.conversation)
+    print_messages(console, shown, shown.messages)
+    print_ending(console, shown.conversation)
+
+
+def transcript_lines(shown: Transcript) -> Iterator[str]:
+    """The plain-text export: title, starting message, sections, turns and summaries."""
+    conversation = shown.conversation
+    by_day = {s["day"]: s["content"] for s in shown.summaries}
+    yield f"# {conversation.title} — conversation {conversation.id}"
+    yield ""
+    if conversation.prepared.starting_message:
+        yield conversation.prepared.starting_message
+        yield ""
+    current, day = None, None
+    for m in shown.messages:
+        heading = section(conversation, m.day, m.round)
+        if heading != current:
+            if day is not None and day in by_day and m.day != day:
+                yield from ("", f"[Summary of day {day + 1}] {by_day[day]}")
+            current = heading
+            if heading:
+                yield from ("", f"== {heading} ==")
+        day = m.day
+        yield f"{m.speaker}: {m.content}"
     if day is not None and day in by_day:
-        print_summary(console, day, by_day[day])
-    ending = doc.get("error") or doc.get("stop_reason")
-    if ending:
-        console.print(f"[dim]{doc['status']}: {escape(ending)}[/dim]")
+        yield from ("", f"[Summary of day {day + 1}] {by_day[day]}")

@@ -11,6 +11,7 @@ from typing import Mapping
 class Agent:
     name: str
     role: str
+    llm: int = 0  # which of the run's LLM settings this participant speaks with
 
 
 def name_agents(counts: Mapping[str, int], rng: random.Random) -> list[Agent]:

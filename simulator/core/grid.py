@@ -1,24 +1,15 @@
-"""The factorial grid of a batch: repeats x LLMs x days x agent-count combinations.
+"""The values a role experiment's sweep runs through: agent-count combinations and day settings.
 
-Nesting order follows the original tool: for each repeat, for each LLM, for each day
-setting, for each agent-count combination. Pure: numbers in, cells out.
+The sweep nests as in the original tool (protocols/roles.py builds its axes): for each
+repeat, for each LLM, for each day setting, for each agent-count combination. Pure.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from typing import Mapping
 
 from simulator.errors import ValidationError
-
-
-@dataclass(frozen=True)
-class Cell:
-    repeat: int
-    llm: int  # index into the batch's LLM settings
-    days: int
-    agent_counts: dict[str, int]
 
 
 def agent_combinations(max_agents: Mapping[str, int], every_combination: bool) -> list[dict[str, int]]:
@@ -40,20 +31,7 @@ def day_settings(days: int, every_day_count: bool) -> list[int]:
     return list(range(1, days + 1)) if every_day_count else [days]
 
 
-def expand_grid(*, repeats: int, n_llms: int, days: int, every_day_count: bool, max_agents: Mapping[str, int],
-                every_combination: bool) -> list[Cell]:
+def repeat_values(repeats: int) -> tuple[int, ...]:
     if repeats < 1:
         raise ValidationError(f"repeats must be at least 1, got {repeats}")
-    if n_llms < 1:
-        raise ValidationError("a batch needs at least one LLM setting")
-    combos = agent_combinations(max_agents, every_combination)
-    return [Cell(repeat, llm, d, combo)
-            for repeat in range(repeats)
-            for llm in range(n_llms)
-            for d in day_settings(days, every_day_count)
-            for combo in combos]
-
-
-def estimated_calls(cells: list[Cell], n_messages: int) -> int:
-    """Model calls a grid will make: every message plus one summary per day."""
-    return sum(n_messages + cell.days for cell in cells)
+    return tuple(range(repeats))

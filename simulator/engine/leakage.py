@@ -24,7 +24,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+from typing import Iterable, Protocol, Sequence
+
+from simulator.core.agents import Agent
 
 GENERIC_SPEAKERS = ("user", "assistant", "system", "human", "ai", "narrator", "you", "me")
 _DECORATION = r"[*_\[\]#>\s]*"
@@ -99,3 +101,28 @@ def drop_unfinished_sentence(text: str) -> str:
     """Text up to its last finished sentence; unchanged when no sentence is finished."""
     ends = list(_SENTENCE_END.finditer(text))
     return text[:ends[-1].end()] if ends and ends[-1].end() < len(text.rstrip()) else text
+
+
+class Cleaner(Protocol):
+    def clean(self, reply: str, agent: Agent, agents: Sequence[Agent], truncated: bool) -> Cleaned: ...
+
+
+class RoleLeakage:
+    """Role experiments: the speaker's own turn only (the rules above)."""
+
+    def __init__(self, max_paragraphs: int | None = None):
+        self.max_paragraphs = max_paragraphs
+
+    def clean(self, reply: str, agent: Agent, agents: Sequence[Agent], truncated: bool) -> Cleaned:
+        others = [a.name for a in agents if a.name != agent.name]
+        roles = list(dict.fromkeys(a.role for a in agents))
+        return clean_reply(reply, agent.name, others, roles, own_role=agent.role,
+                           max_paragraphs=self.max_paragraphs, truncated=truncated)
+
+
+class Verbatim:
+    """The reply exactly as written (chatroom, backrooms): a self-replicating message must be seen as
+    the model wrote it, so nothing is cut; only a blank reply counts as empty."""
+
+    def clean(self, reply: str, agent: Agent, agents: Sequence[Agent], truncated: bool) -> Cleaned:
+        return Cleaned(text=reply if reply.strip() else "", raw=reply, stripped_prefix=False, cut=False)

@@ -3,24 +3,26 @@
     while not stop(state):
         speaker = selector.next(state)
         view    = context.view_for(speaker, state)
-        reply   = model.chat(view)               # through the retry/limit/usage wrappers
-        turn    = clean(reply)                   # leakage parsing; empty -> retried
+        reply   = model.chat(view)               # the speaker's model, through the wrappers
+        turn    = cleaner.clean(reply)           # leakage parsing; empty -> retried
         recorder.append(turn)                    # persisted now, before the next turn
-        end of day -> summary                    # persisted too
+        end of day -> summary                    # persisted too (protocols with days)
 
-It talks to the model and to a Recorder; it never sees MongoDB. Everything it needs
-to continue after a crash is in the stored turns and summaries.
+A protocol chooses the strategies (selector, view, stops, cleaner, summarizing); the loop
+talks to the models and to a Recorder and never sees MongoDB. Everything it needs to
+continue after a crash is in the stored turns and summaries: message i is turn i, and in
+protocols with rounds it belongs to round i // participants.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from simulator.core.agents import Agent
 from simulator.engine.context import ContextView
-from simulator.engine.leakage import clean_reply, drop_unfinished_sentence
+from simulator.engine.leakage import Cleaner, drop_unfinished_sentence
 from simulator.engine.selection import SpeakerSelector
 from simulator.engine.state import ConversationState, Turn, day_of, is_last_of_day
 from simulator.engine.stops import Stop, StopCondition
@@ -45,12 +47,19 @@ class Observer(Protocol):
     def on_summary(self, day: int, content: str) -> None: ...
 
 
-class QuietObserver:
+class Observers:
+    """Several observers as one (the screen, a batch's counters, a protocol's log file)."""
+
+    def __init__(self, *observers: Observer | None):
+        self.observers = [o for o in observers if o is not None]
+
     def on_turn(self, turn: Turn, note: str | None) -> None:
-        pass
+        for observer in self.observers:
+            observer.on_turn(turn, note)
 
     def on_summary(self, day: int, content: str) -> None:
-        pass
+        for observer in self.observers:
+            observer.on_summary(day, content)
 
 
 class EmptyTurn(ModelError):
@@ -76,14 +85,16 @@ class Summarizing:
 
 
 class TurnLoop:
-    def __init__(self, *, model: ChatModel, selector: SpeakerSelector, view: ContextView, stop: StopCondition,
-                 recorder: Recorder, summarizing: Summarizing, options: ChatOptions, seed: int | None,
-                 meter: UsageMeter, observer: Observer | None = None, empty_retries: int = 3,
-                 max_paragraphs: int | None = None):
-        self.model, self.selector, self.view, self.stop = model, selector, view, stop
-        self.recorder, self.summarizing, self.options, self.seed = recorder, summarizing, options, seed
-        self.meter, self.observer, self.empty_retries = meter, observer or QuietObserver(), empty_retries
-        self.max_paragraphs = max_paragraphs
+    """`models[i]` and `options[i]` serve the participants whose `llm` is i; summaries use the first."""
+
+    def __init__(self, *, models: Sequence[ChatModel], options: Sequence[ChatOptions], selector: SpeakerSelector,
+                 view: ContextView, stop: StopCondition, cleaner: Cleaner, recorder: Recorder,
+                 summarizing: Summarizing | None, seed: int | None, meter: UsageMeter,
+                 observer: Observer | None = None, rounds: bool = False, empty_retries: int = 3):
+        self.models, self.options, self.selector, self.view = list(models), list(options), selector, view
+        self.stop, self.cleaner, self.recorder, self.summarizing = stop, cleaner, recorder, summarizing
+        self.seed, self.meter, self.observer = seed, meter, observer or Observers()
+        self.rounds, self.empty_retries = rounds, empty_retries
 
     async def run(self, state: ConversationState) -> Stop:
         self._base = (state.prompt_tokens - self.meter.prompt_tokens,
@@ -99,12 +110,13 @@ class TurnLoop:
             day = day_of(index, state.n_messages, state.days)
             agent, note = await self.selector.next(state)
             reply, text = await self._produce(agent, state, day, index)
-            turn = Turn(index=index, day=day, speaker=agent.name, role=agent.role, content=text)
+            turn = Turn(index=index, day=day, speaker=agent.name, role=agent.role, content=text,
+                        round=index // len(state.agents) if self.rounds else None)
             turn = await self.recorder.append(turn, reply, reply.text, note)
             state.turns.append(turn)
             self._sync_usage(state)
             self.observer.on_turn(turn, note)
-            if is_last_of_day(index, state.n_messages, state.days):
+            if self.summarizing is not None and is_last_of_day(index, state.n_messages, state.days):
                 await self._summarise(state, day)
 
     def _sync_usage(self, state: ConversationState) -> None:
@@ -114,15 +126,12 @@ class TurnLoop:
         state.cost = self._base[2] + self.meter.cost
 
     async def _produce(self, agent: Agent, state: ConversationState, day: int, index: int) -> tuple[Reply, str]:
-        others = [a.name for a in state.agents if a.name != agent.name]
-        roles = list(dict.fromkeys(a.role for a in state.agents))
         messages = self.view.view_for(agent, state, day)
         last_raw = ""
         for attempt in range(self.empty_retries):
-            options = dataclasses.replace(self.options, seed=call_seed(self.seed, index, attempt))
-            reply = await self.model.chat(messages, options)
-            cleaned = clean_reply(reply.text, agent.name, others, roles, own_role=agent.role,
-                                  max_paragraphs=self.max_paragraphs, truncated=reply.truncated)
+            options = dataclasses.replace(self.options[agent.llm], seed=call_seed(self.seed, index, attempt))
+            reply = await self.models[agent.llm].chat(messages, options)
+            cleaned = self.cleaner.clean(reply.text, agent, state.agents, reply.truncated)
             if cleaned.text:
                 return reply, cleaned.text
             last_raw = reply.text
@@ -132,10 +141,10 @@ class TurnLoop:
 
     async def _summarise(self, state: ConversationState, day: int) -> None:
         turns = state.day_turns(day)
-        if not turns or day in state.summaries:
+        if self.summarizing is None or not turns or day in state.summaries:
             return
-        reply = await self.model.chat(self.summarizing.messages(day, turns),
-                                      dataclasses.replace(self.options, seed=call_seed(self.seed, -1 - day, 0)))
+        reply = await self.models[0].chat(self.summarizing.messages(day, turns),
+                                          dataclasses.replace(self.options[0], seed=call_seed(self.seed, -1 - day, 0)))
         text = reply.text.strip()
         content = (drop_unfinished_sentence(text) if reply.truncated else text) or "(the summarizer wrote nothing)"
         await self.recorder.save_summary(day, content, reply)

@@ -17,6 +17,7 @@ class Turn:
     speaker: str
     role: str
     content: str
+    round: int | None = None  # in protocols where every participant speaks once per round
 
 
 @dataclass

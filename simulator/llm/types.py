@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
 
 from simulator.errors import ModelError
+
+if TYPE_CHECKING:
+    from simulator.core.experiment import LLMSetting
 
 ChatMessage = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
 
@@ -27,6 +30,11 @@ class ChatOptions:
         if "stop" in values:
             values["stop"] = list(values["stop"])
         return values
+
+
+def chat_options(llm: "LLMSetting") -> ChatOptions:
+    """The sampling options of an experiment's LLM setting."""
+    return ChatOptions(temperature=llm.temperature, top_k=llm.top_k, top_p=llm.top_p, max_tokens=llm.max_tokens)
 
 
 @dataclass(frozen=True)

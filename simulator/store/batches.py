@@ -7,6 +7,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from simulator.core.batch import Batch
 from simulator.errors import NotFound
 from simulator.store.retry import Repository, retry_transient
 
@@ -18,11 +19,11 @@ class BatchRepository(Repository):
         result = await self.collection.insert_one({"created_at": datetime.now(timezone.utc), **doc})
         return result.inserted_id
 
-    async def get(self, batch_id: ObjectId) -> dict[str, Any]:
+    async def get(self, batch_id: ObjectId) -> Batch:
         doc = await self.collection.find_one({"_id": batch_id})
         if doc is None:
             raise NotFound(f"no batch with id {batch_id}", "`simulator batch EXPERIMENT ...` prints batch ids")
-        return doc
+        return Batch.from_document(doc)
 
     @retry_transient
     async def set_status(self, batch_id: ObjectId, status: str, note: str | None = None) -> None:

@@ -1,27 +1,55 @@
-"""Conversation documents: settings of one run, its status and its usage totals."""
+"""Conversation documents: the run specification, the rendered inputs, status and usage.
+
+Reads return typed objects (simulator.core.conversation); callers never index raw fields.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from enum import Enum
 from typing import Any
 
 from bson import ObjectId
 
+from simulator.core.conversation import Conversation, Status, Usage
 from simulator.errors import NotFound
 from simulator.store.retry import Repository, retry_transient
 
-
-class Status(str, Enum):
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    STOPPED = "stopped"
+__all__ = ["ConversationRepository", "ConversationRow", "Status"]
 
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    """One line of a list: what a researcher scans, without the prompts (most of a document)."""
+
+    id: ObjectId
+    title: str
+    protocol: str
+    creator: str
+    created_at: datetime | None
+    favourite: bool
+    status: str
+    n_messages: int
+    model: str
+    agent_counts: dict[str, int]
+    messages: int = 0  # stored so far, filled in by the caller
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> "ConversationRow":
+        options = doc.get("options") or doc  # before protocols, role options sat at the top level
+        return cls(id=doc["_id"], title=doc.get("experiment_name", ""), protocol=doc.get("protocol") or "roles",
+                   creator=doc.get("creator", ""), created_at=doc.get("created_at"),
+                   favourite=bool(doc.get("favourite")), status=doc.get("status", "?"),
+                   n_messages=doc.get("n_messages", 0), model=(doc.get("llm") or {}).get("model", ""),
+                   agent_counts=dict(options.get("agent_counts") or {}))
+
+
+ROW_FIELDS = ["experiment_name", "protocol", "creator", "created_at", "favourite", "status", "n_messages", "llm.model",
+              "options.agent_counts", "agent_counts"]
 
 
 class ConversationRepository(Repository):
@@ -29,20 +57,62 @@ class ConversationRepository(Repository):
     async def create(self, fields: dict[str, Any]) -> ObjectId:
         return (await self.create_many([fields]))[0]
 
-    async def get(self, conversation_id: ObjectId) -> dict[str, Any]:
+    @retry_transient
+    async def create_many(self, documents: list[dict[str, Any]]) -> list[ObjectId]:
+        """Insert pending conversations (a batch stores all of its cells up front)."""
+        stamped = [{"status": Status.PENDING.value, "error": None, "favourite": False, "created_at": now(),
+                    "timings": {}, "usage": Usage().to_document(), **d} for d in documents]
+        result = await self.collection.insert_many(stamped, ordered=True)
+        return list(result.inserted_ids)
+
+    async def get(self, conversation_id: ObjectId) -> Conversation:
         doc = await self.collection.find_one({"_id": conversation_id})
         if doc is None:
             raise NotFound(f"no conversation with id {conversation_id}")
-        return doc
+        return Conversation.from_document(doc)
+
+    async def find(self, *, batch_id: ObjectId | None = None, experiment_id: ObjectId | None = None,
+                   creator: str | None = None) -> list[Conversation]:
+        """Whole conversations (prompts included), newest first; every filter given must match."""
+        query = {k: v for k, v in (("batch_id", batch_id), ("experiment_id", experiment_id), ("creator", creator))
+                 if v is not None}
+        docs = await self.collection.find(query).sort("created_at", -1).to_list()
+        return [Conversation.from_document(d) for d in docs]
+
+    async def in_batch(self, batch_id: ObjectId) -> list[Conversation]:
+        return await self.find(batch_id=batch_id)
+
+    async def rows(self, *, creator: str | None = None, favourite: bool | None = None, model: str | None = None,
+                   experiment_id: ObjectId | None = None, limit: int = 0) -> list[ConversationRow]:
+        """Newest first, reading only the fields a list shows."""
+        query: dict[str, Any] = {}
+        for field, value in (("experiment_id", experiment_id), ("creator", creator), ("favourite", favourite),
+                             ("llm.model", model)):
+            if value is not None and value != "":
+                query[field] = value
+        docs = await self.collection.find(query, dict.fromkeys(ROW_FIELDS, 1)).sort("created_at", -1) \
+            .limit(limit).to_list()
+        return [ConversationRow.from_document(d) for d in docs]
+
+    async def ids_of_experiment(self, experiment_id: ObjectId) -> list[ObjectId]:
+        return [d["_id"] for d in await self.collection.find({"experiment_id": experiment_id}, {"_id": 1}).to_list()]
+
+    async def counts_by_experiment(self, experiment_ids: list[ObjectId]) -> dict[ObjectId, int]:
+        """Conversations per experiment, in one portable $group."""
+        cursor = await self.collection.aggregate([
+            {"$match": {"experiment_id": {"$in": experiment_ids}}},
+            {"$group": {"_id": "$experiment_id", "n": {"$sum": 1}}},
+        ])
+        return {row["_id"]: row["n"] async for row in cursor}
+
+    async def creators_and_models(self) -> tuple[list[str], list[str]]:
+        creators = await self.collection.distinct("creator")
+        models = await self.collection.distinct("llm.model")
+        return sorted(c for c in creators if c), sorted(m for m in models if m)
 
     @retry_transient
-    async def set_status(self, conversation_id: ObjectId, status: Status, error: str | None = None) -> None:
-        stamp = {Status.RUNNING: "started_at", Status.COMPLETED: "finished_at",
-                 Status.FAILED: "finished_at", Status.STOPPED: "finished_at"}.get(status)
-        update: dict[str, Any] = {"status": status.value, "error": error}
-        if stamp:
-            update[f"timings.{stamp}"] = now()
-        await self.collection.update_one({"_id": conversation_id}, {"$set": update})
+    async def set_favourite(self, conversation_id: ObjectId, favourite: bool) -> None:
+        await self.collection.update_one({"_id": conversation_id}, {"$set": {"favourite": favourite}})
 
     @retry_transient
     async def start_run(self, conversation_id: ObjectId) -> None:
@@ -52,38 +122,19 @@ class ConversationRepository(Repository):
             "$inc": {"runs": 1}})
 
     @retry_transient
-    async def create_many(self, documents: list[dict[str, Any]]) -> list[ObjectId]:
-        """Insert pending conversations (a batch stores all of its cells up front)."""
-        stamped = [{"status": Status.PENDING.value, "error": None, "favourite": False, "created_at": now(),
-                    "timings": {}, "usage": {"prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0}, **d}
-                   for d in documents]
-        result = await self.collection.insert_many(stamped, ordered=True)
-        return list(result.inserted_ids)
-
-    @retry_transient
-    async def finish(self, conversation_id: ObjectId, status: Status, reason: str, usage: dict[str, Any],
-                     n_stored: int) -> None:
+    async def finish(self, conversation_id: ObjectId, status: Status, reason: str, usage: Usage, n_stored: int,
+                     outcome: dict[str, Any] | None = None) -> None:
         """Record how a run ended: failed runs keep their reason in `error`, others in `stop_reason`."""
         failed = status is Status.FAILED
-        await self.collection.update_one({"_id": conversation_id}, {"$set": {
+        fields: dict[str, Any] = {
             "status": status.value, "error": reason if failed else None, "stop_reason": None if failed else reason,
-            "usage": usage, "stored_messages": n_stored, "timings.finished_at": now()}})
+            "usage": usage.to_document(), "stored_messages": n_stored, "timings.finished_at": now()}
+        if outcome:
+            fields["outcome"] = outcome
+        await self.collection.update_one({"_id": conversation_id}, {"$set": fields})
 
     @retry_transient
-    async def add_usage(self, conversation_id: ObjectId, prompt_tokens: int, completion_tokens: int,
-                        cost: float = 0.0) -> None:
-        await self.collection.update_one(
-            {"_id": conversation_id},
-            {"$inc": {"usage.prompt_tokens": prompt_tokens, "usage.completion_tokens": completion_tokens,
-                      "usage.cost": cost}},
-        )
-
-    async def list(self, query: dict[str, Any] | None = None, limit: int = 0,
-                   fields: list[str] | None = None) -> list[dict[str, Any]]:
-        """Newest first; `fields` limits what is read (the rendered prompts are most of a document)."""
-        projection = dict.fromkeys(fields, 1) if fields else None
-        return await self.collection.find(query or {}, projection).sort("created_at", -1).limit(limit).to_list()
-
     async def delete(self, conversation_ids: list[ObjectId]) -> int:
         result = await self.collection.delete_many({"_id": {"$in": conversation_ids}})
         return result.deleted_count
+

@@ -37,3 +37,8 @@ class ExperimentRepository(Repository):
 
     async def delete(self, experiment_id: ObjectId) -> None:
         await self.collection.delete_one({"_id": experiment_id})
+
+    async def creators_and_models(self) -> tuple[list[str], list[str]]:
+        creators = await self.collection.distinct("creator")
+        models = await self.collection.distinct("llms.model")
+        return sorted(c for c in creators if c), sorted(m for m in models if m)

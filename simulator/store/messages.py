@@ -25,10 +25,14 @@ class Message:
     usage: dict[str, Any] = field(default_factory=dict)
     latency: float = 0.0
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    round: int | None = None  # only in protocols with rounds (every participant speaks once per round)
 
     def document(self) -> dict[str, Any]:
         """The stored shape; built by hand because dataclasses.asdict deep-copies every field."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        doc = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        if doc["round"] is None:
+            del doc["round"]
+        return doc
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "Message":

@@ -9,23 +9,24 @@ from bson import ObjectId
 
 from simulator.actions import browse
 from simulator.actions import conversations as runs
-from simulator.cli.conversation_commands import render_export
+from simulator.cli.export import render_export
 from simulator.cli.menus.filters import choose_filters
 from simulator.cli.menus.session import Session, interruptible
 from simulator.cli.menus.ui import BACK, Option
 from simulator.cli.menus.view import view
 from simulator.cli.render import LiveTranscript
 from simulator.errors import ValidationError
-from simulator.store import Status
+from simulator.core.conversation import Conversation, Status
+from simulator.store.conversations import ConversationRow
 
 FILTER = "__filter__"
 
 
-def row_title(row: browse.ConversationRow) -> str:
+def row_title(row: ConversationRow) -> str:
     star = "★" if row.favourite else " "
     when = row.created_at.strftime("%Y-%m-%d %H:%M") if row.created_at else "?"
     agents = "v".join(str(n) for n in row.agent_counts.values()) or "?"
-    return (f"{star} {when}  {row.creator[:12]:<12} {row.experiment_name[:28]:<28} {row.model[:22]:<22} "
+    return (f"{star} {when}  {row.creator[:12]:<12} {row.title[:28]:<28} {row.model[:22]:<22} "
             f"{agents:<5} {row.status:<9} {row.messages}/{row.n_messages} msgs  …{str(row.id)[-6:]}")
 
 
@@ -52,33 +53,33 @@ async def browse_conversations(session: Session, experiment_id: ObjectId | None 
 async def conversation_menu(session: Session, conversation_id: ObjectId) -> None:
     ui = session.ui
     while True:
-        ok, doc = await ui.attempt(session.store.conversations.get(conversation_id))
+        ok, conversation = await ui.attempt(session.store.conversations.get(conversation_id))
         if not ok:
             return
-        star = "★ " if doc.get("favourite") else ""
+        star = "★ " if conversation.favourite else ""
         options = [Option("View", "view")]
-        if doc["status"] != Status.COMPLETED.value:
-            options.append(Option(f"Resume (status {doc['status']})", "resume"))
+        if conversation.status is not Status.COMPLETED:
+            options.append(Option(f"Resume (status {conversation.status.value})", "resume"))
         options += [Option("Export to file", "export"),
-                    Option("Remove favourite mark" if doc.get("favourite") else "Mark as favourite", "favourite"),
+                    Option("Remove favourite mark" if conversation.favourite else "Mark as favourite", "favourite"),
                     Option("Delete", "delete"), Option("Back", BACK)]
-        choice = await ui.select(f"{star}Conversation {conversation_id} of {doc.get('experiment_name', '?')} "
-                                 f"by {doc.get('creator', '?')}", options)
+        choice = await ui.select(f"{star}Conversation {conversation_id} of {conversation.title or '?'} "
+                                 f"by {conversation.creator or '?'}", options)
         if choice is None:
             return
         if choice == "view":
             await ui.attempt(view(session, conversation_id))
         elif choice == "resume":
-            await resume(session, doc)
+            await resume(session, conversation)
         elif choice == "export":
-            await export(session, doc)
+            await export(session, conversation)
         elif choice == "favourite":
             ok, _ = await ui.attempt(browse.set_favourite(session.store, session.user, conversation_id,
-                                                          not doc.get("favourite")))
+                                                          not conversation.favourite))
             if ok:
-                ui.say("favourite " + ("removed" if doc.get("favourite") else "marked"))
+                ui.say("favourite " + ("removed" if conversation.favourite else "marked"))
         elif choice == "delete":
-            if await delete(session, doc):
+            if await delete(session, conversation):
                 return
 
 
@@ -94,12 +95,13 @@ def menu_chooser(session: Session):
     return choose
 
 
-async def resume(session: Session, doc: dict) -> None:
-    ui, cid = session.ui, doc["_id"]
+async def resume(session: Session, conversation: Conversation) -> None:
+    ui, cid = session.ui, conversation.id
     done = await session.store.messages.first_missing_index(cid)
-    ui.say(f"resuming at message {done} of {doc['n_messages']} (was {doc['status']}); Ctrl-C stops")
-    observer = LiveTranscript(session.console, (a["role"] for a in doc["agents"]), doc["days"])
-    chooser = menu_chooser(session) if doc["speaker_selection"] == "manual" else None
+    ui.say(f"resuming at message {done} of {conversation.spec.n_messages} (was {conversation.status.value}); "
+           f"Ctrl-C stops")
+    observer = LiveTranscript(session.console, conversation)
+    chooser = menu_chooser(session) if conversation.spec.option("speaker_selection") == "manual" else None
     ok, finished = await ui.attempt(interruptible(runs.run(session.store, session.settings, cid,
                                                            session.model_settings(), observer=observer,
                                                            chooser=chooser)))
@@ -112,19 +114,19 @@ async def resume(session: Session, doc: dict) -> None:
         ui.say(f"{outcome.status.value}: {outcome.reason} — {outcome.messages} messages stored")
 
 
-async def export(session: Session, doc: dict) -> None:
+async def export(session: Session, conversation: Conversation) -> None:
     ui = session.ui
     fmt = await ui.select("Format", [Option("text (txt)", "txt"), Option("JSON lines (jsonl)", "jsonl"),
-                                     Option("CSV", "csv")])
+                                     Option("CSV", "csv"), Option("the whole run as JSON (json)", "json")])
     if fmt is None:
         return
-    path = await ui.text("File to write", default=f"conversation-{doc['_id']}.{fmt}", check=_writable)
+    path = await ui.text("File to write", default=f"conversation-{conversation.id}.{fmt}", check=_writable)
     if path is None:
         return
-    ok, shown = await ui.attempt(browse.transcript(session.store, doc["_id"]))
+    ok, shown = await ui.attempt(browse.transcript(session.store, conversation.id))
     if not ok:
         return
-    text = render_export(fmt, shown.doc, shown.messages, shown.summaries)
+    text = render_export(fmt, shown)
     try:
         Path(path).expanduser().write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -143,20 +145,20 @@ def _writable(text: str) -> None:
         raise ValidationError(f"the folder {path.parent} does not exist")
 
 
-async def delete(session: Session, doc: dict) -> bool:
+async def delete(session: Session, conversation: Conversation) -> bool:
     """True when deleted. The creator check comes first, so nobody confirms what they may not do."""
     ui = session.ui
-    ok, _ = await ui.attempt(_check_creator(doc, session.user))
+    ok, _ = await ui.attempt(_check_creator(conversation, session.user))
     if not ok:
         return False
-    sure = await ui.confirm(f"Delete conversation {doc['_id']} with its messages and summaries?", default=False)
+    sure = await ui.confirm(f"Delete conversation {conversation.id} with its messages and summaries?", default=False)
     if not sure:
         return False
-    ok, deleted = await ui.attempt(browse.delete(session.store, session.user, doc["_id"]))
+    ok, deleted = await ui.attempt(browse.delete(session.store, session.user, conversation.id))
     if ok:
-        ui.say(f"deleted conversation {doc['_id']}: {deleted.messages} messages, {deleted.summaries} summaries")
+        ui.say(f"deleted conversation {conversation.id}: {deleted.messages} messages, {deleted.summaries} summaries")
     return ok
 
 
-async def _check_creator(doc: dict, user: str) -> None:
-    browse.require_creator(doc, user, "delete")
+async def _check_creator(conversation: Conversation, user: str) -> None:
+    browse.require_creator(conversation, user, "delete")

@@ -15,12 +15,15 @@ from rich.text import Text
 from simulator.actions.design import parse_count
 from simulator.actions.experiments import StoredExperiment
 from simulator.actions.perform import preview
-from simulator.batch.plan import BatchSpec, create_batch
+from simulator import protocols
+from simulator.batch.plan import create_batch
 from simulator.batch.runner import DEFAULT_CONCURRENCY, BatchProgress, run_batch
 from simulator.cli.menus.session import Session, interruptible
 from simulator.cli.menus.ui import Option
 from simulator.cli.render import LiveTranscript
+from simulator.core.sweep import BatchPlan
 from simulator.engine.selection import METHODS
+from simulator.protocols.roles import role_batch
 
 SPEAKERS = tuple(m for m in METHODS if m != "manual")  # a batch runs unattended
 
@@ -53,7 +56,7 @@ async def ask_number(session: Session, message: str, low: int, high: int, defaul
                                   default=str(default))
 
 
-async def ask_spec(session: Session, stored: StoredExperiment) -> BatchSpec | None:
+async def ask_spec(session: Session, stored: StoredExperiment) -> BatchPlan | None:
     ui, e = session.ui, stored.experiment
     repeats = await ask_number(session, "Conversations per setting (repeats)", 1, 1000, 1)
     if repeats is None:
@@ -93,35 +96,45 @@ async def ask_spec(session: Session, stored: StoredExperiment) -> BatchSpec | No
         if choice is None:
             return None
         variants[name] = choice
-    return BatchSpec(llms=tuple(llms), max_agents=max_agents, n_messages=messages, days=days,
-                     every_day_count=every_day, every_combination=every_combination, repeats=repeats,
-                     speaker_selection=speaker, variants=variants)
+    return role_batch(llms=tuple(llms), max_agents=max_agents, n_messages=messages, days=days,
+                      every_day_count=every_day, every_combination=every_combination, repeats=repeats,
+                      speaker_selection=speaker, variants=variants)
 
 
 async def perform(session: Session, stored: StoredExperiment) -> None:
+    plan = await ask_spec(session, stored)
+    if plan is not None:
+        await preview_and_run(session, plan, stored)
+
+
+async def preview_and_run(session: Session, plan: BatchPlan, stored: StoredExperiment | None = None) -> None:
+    """Show how many conversations and calls a sweep makes, then store and run it when confirmed."""
     ui = session.ui
-    spec = await ask_spec(session, stored)
-    if spec is None:
-        return
-    ok, planned_size = await ui.attempt(_preview(session, stored, spec))
+    ok, planned_size = await ui.attempt(_preview(session, plan, stored))
     if not ok:
         return
+    protocol = protocols.get(plan.base.protocol)
+    per_day = " and one summary per day" if protocol.has_days else ""
     ui.say(f"{planned_size.conversations} conversation(s), about {planned_size.calls} model calls "
-           f"({spec.n_messages} messages and one summary per day each)", style="bold")
+           f"(up to {plan.base.n_messages} messages{per_day} each)", style="bold")
     if not await ui.confirm("Start them now?", default=True):
         return
-    ok, planned = await ui.attempt(create_batch(session.store, session.user, stored, spec))
+    ok, planned = await ui.attempt(create_batch(session.store, session.user, stored, plan))
     if ok:
-        await run(session, planned.id, planned.cells, stored, spec.days)
+        await run(session, planned.id, planned.cells)
 
 
-async def _preview(session: Session, stored: StoredExperiment, spec: BatchSpec):
-    return preview(session.user, stored, spec)
+async def _preview(session: Session, plan: BatchPlan, stored: StoredExperiment | None):
+    return preview(session.user, plan, stored)
 
 
-async def run(session: Session, batch_id, cells: int, stored: StoredExperiment, days: int) -> None:
+async def run(session: Session, batch_id, cells: int) -> None:
     ui = session.ui
-    transcript = LiveTranscript(session.console, stored.experiment.role_names, days) if cells == 1 else None
+    transcript = None
+    if cells == 1:
+        batch = await session.store.batches.get(batch_id)
+        conversation = await session.store.conversations.get(batch.cells[0].conversation_id)
+        transcript = LiveTranscript(session.console, conversation)
     progress = ShownProgress(total=cells, transcript=transcript)
     options = session.model_settings()
     work = run_batch(session.store, session.settings, batch_id, options, concurrency=DEFAULT_CONCURRENCY,

@@ -1,10 +1,11 @@
-"""The start menu: create, select, browse, settings, exit."""
+"""The start menu: create, select, run a protocol, browse, settings, exit."""
 
 from __future__ import annotations
 
 from simulator.cli.menus import design
 from simulator.cli.menus.conversations import browse_conversations
 from simulator.cli.menus.experiments import experiment_menu, select_experiment
+from simulator.cli.menus.protocols import menu_protocols, protocols_menu
 from simulator.cli.menus.session import Session
 from simulator.cli.menus.settings import settings_menu
 from simulator.cli.menus.ui import Option
@@ -16,6 +17,7 @@ async def start_menu(session: Session) -> None:
         choice = await session.ui.select(
             f"LLM Interaction Simulator — {session.user} on {session.settings.db_name}",
             [Option("Create experiment", "create"), Option("Select experiment", "select"),
+             Option(f"Run a protocol ({', '.join(p.title.lower() for p in menu_protocols())})", "protocol"),
              Option("Browse all conversations", "browse"), Option("Settings", "settings"), Option("Exit", "exit")])
         if choice in (None, "exit"):
             return
@@ -25,6 +27,8 @@ async def start_menu(session: Session) -> None:
                 await experiment_menu(session, stored.id)
         elif choice == "select":
             await select_experiment(session)
+        elif choice == "protocol":
+            await protocols_menu(session)
         elif choice == "browse":
             await browse_conversations(session, title="All conversations")
         elif choice == "settings":

@@ -1,4 +1,4 @@
-"""Parsing of the small argument languages the commands share (`guard=2,prisoner=1`)."""
+"""The small argument language runs share (`guard=2,prisoner=1`), for commands and menus alike."""
 
 from __future__ import annotations
 

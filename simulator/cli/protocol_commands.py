@@ -1,0 +1,111 @@
+"""One command per registered protocol (`simulator run`, `simulator chatroom`, ...), built from its declaration.
+
+Every option a protocol declares becomes a flag with its range and default in `--help`;
+the flags every protocol shares (seed, stops, repeats, model-call settings) are added
+here once. One cell runs as a single conversation shown live; several (repeats, or a
+flag given more than once) run as a batch through the batch runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from typing import Any
+
+from rich.console import Console
+
+from simulator.actions import conversations as actions
+from simulator.batch.plan import create_batch
+from simulator.core.assignments import parse_assignments
+from simulator.cli.batch_commands import execute
+from simulator.cli.conversation_commands import add_model_options, experiment_for, run_and_report
+from simulator.config import Settings
+from simulator.core.run_spec import StopSettings
+from simulator.protocols import PROTOCOLS, Option, Protocol
+from simulator.protocols.base import Common
+from simulator.store import connect
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    for protocol in PROTOCOLS.values():
+        parser = commands.add_parser(protocol.command, help=protocol.summary, description=protocol.summary)
+        if protocol.needs_experiment:
+            parser.add_argument("experiment", help="experiment id or name, or a .yaml/.json file (imported first)")
+        for option in protocol.asked():
+            # with a catalogue flag (--list-templates) nothing else is needed; plan() checks what is required
+            add_flag(parser, option, required=option.required and not protocol.catalogue_flag)
+        if protocol.catalogue_flag:
+            parser.add_argument(protocol.catalogue_flag, action="store_true", dest="catalogue",
+                                help="list what is shipped and exit")
+        add_common_flags(parser)
+        add_model_options(parser)
+        parser.set_defaults(handler=functools.partial(protocol_command, protocol))
+
+
+def add_flag(parser: argparse.ArgumentParser, option: Option, required: bool) -> None:
+    shown = option.describe_range()
+    default = "" if option.default in (None, {}, ()) or option.kind == "flag" else f"default {option.default}"
+    extra = "; ".join(p for p in (shown, default) if p)
+    help_text = option.help + (f" ({extra})" if extra else "")
+    kwargs: dict[str, Any] = {"dest": option.name, "help": help_text, "required": required}
+    if option.kind == "flag":
+        kwargs.update(action="store_true", default=None)
+        kwargs.pop("required")
+    elif option.kind == "texts":
+        kwargs.update(nargs="+", action="append" if option.repeatable else "store")
+    else:
+        kwargs["type"] = PARSERS[option.kind]
+        if option.kind == "choice":
+            kwargs["choices"] = option.choices
+        if option.repeatable:
+            kwargs["action"] = "append"
+    parser.add_argument(option.cli_flag, **kwargs)
+
+
+PARSERS = {"int": int, "float": float, "text": str, "choice": str, "counts": str, "pairs": str}
+
+
+def value_of(option: Option, raw: Any) -> Any:
+    """A flag's value as the protocol takes it: `a=1,b=2` becomes a mapping (checked after parsing, so a
+    mistake is one line of ours, not argparse's)."""
+    if option.kind in ("counts", "pairs") and isinstance(raw, str):
+        if not raw.strip():
+            return None
+        return parse_assignments(raw, option.cli_flag, integer=option.kind == "counts")
+    return raw
+
+
+def add_common_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, help="seed for names, speaker order and sampling (default random, stored)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs with different seeds, as a batch (default 1)")
+    parser.add_argument("--stop-keyword", help="stop when a message contains this (e.g. ^C^C)")
+    parser.add_argument("--detect-cycles", action="store_true", help="stop when the last messages repeat in a cycle")
+    parser.add_argument("--budget-tokens", type=int, help="stop a conversation after this many tokens")
+    parser.add_argument("--budget-cost", type=float, help="stop a conversation after this many dollars")
+
+
+def common_of(args: argparse.Namespace) -> Common:
+    return Common(seed=args.seed, repeats=args.repeat,
+                  stops=StopSettings(keyword=args.stop_keyword, detect_cycles=args.detect_cycles,
+                                     token_budget=args.budget_tokens, cost_budget=args.budget_cost))
+
+
+async def protocol_command(protocol: Protocol, args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "catalogue", False):
+        print("\n".join(protocol.catalogue()))
+        return 0
+    values = {o.name: value_of(o, getattr(args, o.name)) for o in protocol.asked()}
+    console = Console()
+    async with await connect(settings) as store:
+        stored = await experiment_for(store, settings, args.experiment) if protocol.needs_experiment else None
+        plan = protocol.plan(values, common_of(args), stored.experiment if stored else None)
+        if not plan.axes:
+            cid = await actions.create(store, settings.user, stored, plan.base)
+            conversation = await store.conversations.get(cid)
+            labels = ", ".join(dict.fromkeys(l.label() for l in conversation.spec.llms))
+            console.print(f"conversation {cid} ({conversation.title}, {labels})", highlight=False, markup=False)
+            return await run_and_report(store, settings, args, cid, console)
+        planned = await create_batch(store, settings.user, stored, plan)
+        print(f"batch {planned.id}: {planned.cells} conversations, about {planned.estimated_calls} model calls",
+              flush=True)
+        return await execute(store, settings, args, planned.id)
