@@ -11,8 +11,8 @@ import sys
 from typing import Callable, Sequence
 
 from simulator import __version__, aio
-from simulator.cli import (batch_commands, conversation_commands, db_commands, experiment_commands, models_commands,
-                           protocol_commands)
+from simulator.cli import (analyze_commands, batch_commands, conversation_commands, db_commands,
+                           experiment_commands, models_commands, protocol_commands)
 from simulator.config import load_settings
 from simulator.errors import SimulatorError
 from simulator.logs import get_logger, setup_logging
@@ -20,7 +20,7 @@ from simulator.logs import get_logger, setup_logging
 log = get_logger("cli")
 
 COMMAND_MODULES = [db_commands, models_commands, experiment_commands, protocol_commands, conversation_commands,
-                   batch_commands]
+                   batch_commands, analyze_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

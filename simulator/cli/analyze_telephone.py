@@ -1,0 +1,9 @@
+"""`simulator analyze telephone`: (being built)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(analyses: argparse._SubParsersAction) -> None:
+    """Adds the `telephone` analysis; filled in by its issue."""
