@@ -36,6 +36,7 @@ class ConversationRow:
     n_messages: int
     model: str
     agent_counts: dict[str, int]
+    participants: int = 0
     messages: int = 0  # stored so far, filled in by the caller
 
     @classmethod
@@ -45,11 +46,11 @@ class ConversationRow:
                    creator=doc.get("creator", ""), created_at=doc.get("created_at"),
                    favourite=bool(doc.get("favourite")), status=doc.get("status", "?"),
                    n_messages=doc.get("n_messages", 0), model=(doc.get("llm") or {}).get("model", ""),
-                   agent_counts=dict(options.get("agent_counts") or {}))
+                   agent_counts=dict(options.get("agent_counts") or {}), participants=len(doc.get("agents") or []))
 
 
 ROW_FIELDS = ["experiment_name", "protocol", "creator", "created_at", "favourite", "status", "n_messages", "llm.model",
-              "options.agent_counts", "agent_counts"]
+              "options.agent_counts", "agent_counts", "agents"]
 
 
 class ConversationRepository(Repository):

@@ -25,7 +25,7 @@ FILTER = "__filter__"
 def row_title(row: ConversationRow) -> str:
     star = "★" if row.favourite else " "
     when = row.created_at.strftime("%Y-%m-%d %H:%M") if row.created_at else "?"
-    agents = "v".join(str(n) for n in row.agent_counts.values()) or "?"
+    agents = "v".join(str(n) for n in row.agent_counts.values()) or f"{row.participants}p"
     return (f"{star} {when}  {row.creator[:12]:<12} {row.title[:28]:<28} {row.model[:22]:<22} "
             f"{agents:<5} {row.status:<9} {row.messages}/{row.n_messages} msgs  …{str(row.id)[-6:]}")
 
