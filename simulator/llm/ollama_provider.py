@@ -48,7 +48,8 @@ class OllamaChatModel:
         started = time.perf_counter()
         try:
             response = await self._client.chat(model=self.name, messages=list(messages),
-                                               options=native_options(options), stream=False)
+                                               options=native_options(options), stream=False,
+                                               format=dict(options.json_schema) if options.json_schema else None)
         except Exception as exc:  # every failure becomes a ModelCallError the retry wrapper reads
             raise self._error(exc) from exc
         latency = time.perf_counter() - started
@@ -107,6 +108,7 @@ class OllamaChatModel:
 def native_options(options: ChatOptions) -> dict[str, Any]:
     """Ollama names max_tokens num_predict; everything else maps one to one."""
     values = options.as_dict()
+    values.pop("json_schema", None)  # sent as the request's `format`, not as an option
     if "max_tokens" in values:
         values["num_predict"] = values.pop("max_tokens")
     return values

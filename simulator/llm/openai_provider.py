@@ -74,6 +74,10 @@ class OpenAIChatModel:
 
     def request_options(self, options: ChatOptions) -> dict[str, Any]:
         values = options.as_dict()
+        schema = values.pop("json_schema", None)
+        if schema:
+            values["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": "answer", "schema": schema, "strict": False}}
         for name in UNSUPPORTED_OPTIONS:
             if values.pop(name, None) is not None and (self.spec, name) not in _warned:
                 _warned.add((self.spec, name))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence, runtime_checkable
 
 from simulator.errors import ModelError
 
@@ -23,6 +23,7 @@ class ChatOptions:
     seed: int | None = None
     max_tokens: int | None = None
     stop: tuple[str, ...] = ()
+    json_schema: Mapping[str, Any] | None = None  # structured output: the reply must be JSON of this shape
 
     def as_dict(self) -> dict[str, Any]:
         """Only the options that were set, in a stable shape (for hashing and storage)."""
