@@ -17,6 +17,9 @@ from simulator.store.conversations import ConversationRepository, Status
 from simulator.store.experiments import ExperimentRepository
 from simulator.store.messages import Message, MessageRepository
 from simulator.store.model_calls import ModelCallRepository
+from simulator.store.labels import LabelRepository
+from simulator.store.rubrics import RubricRepository
+from simulator.store.scores import ScoreRepository
 from simulator.store.summaries import SummaryRepository
 
 __all__ = ["Store", "Message", "Status", "ServerInfo", "connect"]
@@ -52,6 +55,18 @@ class Store:
     @property
     def model_calls(self) -> ModelCallRepository:
         return ModelCallRepository(self.db[schema.MODEL_CALLS], self.write_gate)
+
+    @property
+    def scores(self) -> ScoreRepository:
+        return ScoreRepository(self.db[schema.SCORES], self.write_gate)
+
+    @property
+    def labels(self) -> LabelRepository:
+        return LabelRepository(self.db[schema.LABELS], self.write_gate)
+
+    @property
+    def rubrics(self) -> RubricRepository:
+        return RubricRepository(self.db[schema.RUBRICS], self.write_gate)
 
     async def close(self) -> None:
         await self.client.close()

@@ -14,8 +14,11 @@ MESSAGES = "messages"
 SUMMARIES = "summaries"
 BATCHES = "batches"
 MODEL_CALLS = "model_calls"
+SCORES = "scores"  # per (message, scorer); keyed by _id
+LABELS = "labels"  # outcome labels per (conversation, annotator); keyed by _id
+RUBRICS = "rubrics"  # judge rubrics per (experiment, purpose); keyed by _id
 
-COLLECTIONS = (EXPERIMENTS, CONVERSATIONS, MESSAGES, SUMMARIES, BATCHES, MODEL_CALLS)
+COLLECTIONS = (EXPERIMENTS, CONVERSATIONS, MESSAGES, SUMMARIES, BATCHES, MODEL_CALLS, SCORES, LABELS, RUBRICS)
 
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     EXPERIMENTS: [
@@ -33,6 +36,9 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     SUMMARIES: [([("conversation_id", ASCENDING), ("day", ASCENDING)], {"unique": True})],
     BATCHES: [([("experiment_id", ASCENDING)], {})],
     MODEL_CALLS: [],  # keyed by _id
+    SCORES: [([("conversation_id", ASCENDING), ("index", ASCENDING)], {})],
+    LABELS: [([("conversation_id", ASCENDING)], {})],
+    RUBRICS: [],  # keyed by _id
 }
 
 
