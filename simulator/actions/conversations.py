@@ -180,8 +180,7 @@ async def run(store: Store, settings: Settings, reference: ObjectId | str, model
     loop = TurnLoop(models=models, options=[chat_options(l) for l in conversation.spec.llms],
                     selector=parts.selector, view=parts.view, stop=_any(stops), cleaner=parts.cleaner,
                     recorder=StoreRecorder(store, cid), summarizing=parts.summarizing, seed=conversation.spec.seed,
-                    meter=own_usage, observer=observers,
-                    rounds=parts.rounds)
+                    meter=own_usage, observer=observers, rounds=parts.rounds, schemas=parts.schemas)
     await store.conversations.start_run(cid)
     try:
         ending: Stop = await loop.run(state)

@@ -12,15 +12,19 @@ import argparse
 import functools
 from typing import Any
 
+from pathlib import Path
+
 from rich.console import Console
 
 from simulator.actions import conversations as actions
+from simulator.actions.telephone import import_chains
 from simulator.batch.plan import create_batch
 from simulator.core.assignments import parse_assignments
 from simulator.cli.batch_commands import execute
 from simulator.cli.conversation_commands import add_model_options, experiment_for, run_and_report
 from simulator.config import Settings
 from simulator.core.run_spec import StopSettings
+from simulator.errors import ValidationError
 from simulator.protocols import PROTOCOLS, Option, Protocol
 from simulator.protocols.base import Common
 from simulator.store import connect
@@ -32,8 +36,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         if protocol.needs_experiment:
             parser.add_argument("experiment", help="experiment id or name, or a .yaml/.json file (imported first)")
         for option in protocol.asked():
-            # with a catalogue flag (--list-templates) nothing else is needed; plan() checks what is required
-            add_flag(parser, option, required=option.required and not protocol.catalogue_flag)
+            # with a catalogue flag (--list-templates) or a tool (import) nothing else is needed: plan() checks
+            add_flag(parser, option, required=option.required and not protocol.catalogue_flag and not protocol.tools)
+        if protocol.tools:
+            parser.add_argument("tool", nargs="?", choices=list(protocol.tools),
+                                help="; ".join(f"{name}: {text}" for name, text in protocol.tools.items()))
+            parser.add_argument("path", nargs="?", help="the folder or file the tool works on")
         if protocol.catalogue_flag:
             parser.add_argument(protocol.catalogue_flag, action="store_true", dest="catalogue",
                                 help="list what is shipped and exit")
@@ -84,6 +92,19 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget-cost", type=float, help="stop a conversation after this many dollars")
 
 
+async def telephone_import(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.path:
+        raise ValidationError("telephone import needs a folder: simulator telephone import DIR")
+    async with await connect(settings) as store:
+        report = await import_chains(store, settings.user, Path(args.path).expanduser())
+    print(f"{report.found} published chains found: {report.stored} stored, {report.already} already stored; "
+          f"{report.messages} messages added")
+    return 0
+
+
+TOOLS = {("telephone", "import"): telephone_import}
+
+
 def common_of(args: argparse.Namespace) -> Common:
     return Common(seed=args.seed, repeats=args.repeat,
                   stops=StopSettings(keyword=args.stop_keyword, detect_cycles=args.detect_cycles,
@@ -94,6 +115,8 @@ async def protocol_command(protocol: Protocol, args: argparse.Namespace, setting
     if getattr(args, "catalogue", False):
         print("\n".join(protocol.catalogue()))
         return 0
+    if getattr(args, "tool", None):
+        return await TOOLS[(protocol.name, args.tool)](args, settings)
     values = {o.name: value_of(o, getattr(args, o.name)) for o in protocol.asked()}
     console = Console()
     async with await connect(settings) as store:

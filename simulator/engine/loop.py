@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from simulator.core.agents import Agent
 from simulator.engine.context import ContextView
@@ -90,11 +90,13 @@ class TurnLoop:
     def __init__(self, *, models: Sequence[ChatModel], options: Sequence[ChatOptions], selector: SpeakerSelector,
                  view: ContextView, stop: StopCondition, cleaner: Cleaner, recorder: Recorder,
                  summarizing: Summarizing | None, seed: int | None, meter: UsageMeter,
-                 observer: Observer | None = None, rounds: bool = False, empty_retries: int = 3):
+                 observer: Observer | None = None, rounds: bool = False, empty_retries: int = 3,
+                 schemas: Mapping[str, Mapping[str, Any]] | None = None):
         self.models, self.options, self.selector, self.view = list(models), list(options), selector, view
         self.stop, self.cleaner, self.recorder, self.summarizing = stop, cleaner, recorder, summarizing
         self.seed, self.meter, self.observer = seed, meter, observer or Observers()
         self.rounds, self.empty_retries = rounds, empty_retries
+        self.schemas = schemas or {}  # participant name -> JSON schema its replies must follow
 
     async def run(self, state: ConversationState) -> Stop:
         self._base = (state.prompt_tokens - self.meter.prompt_tokens,
@@ -129,7 +131,8 @@ class TurnLoop:
         messages = self.view.view_for(agent, state, day)
         last_raw = ""
         for attempt in range(self.empty_retries):
-            options = dataclasses.replace(self.options[agent.llm], seed=call_seed(self.seed, index, attempt))
+            options = dataclasses.replace(self.options[agent.llm], seed=call_seed(self.seed, index, attempt),
+                                          json_schema=self.schemas.get(agent.name))
             reply = await self.models[agent.llm].chat(messages, options)
             cleaned = self.cleaner.clean(reply.text, agent, state.agents, reply.truncated)
             if cleaned.text:

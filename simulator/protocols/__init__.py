@@ -11,11 +11,13 @@ from simulator.protocols.base import EngineParts, Option, Protocol
 from simulator.protocols.backrooms import Backrooms
 from simulator.protocols.chatroom import Chatroom
 from simulator.protocols.roles import RoleExperiment
+from simulator.protocols.telephone import Telephone
 
 PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
     RoleExperiment(),
     Chatroom(),
     Backrooms(),
+    Telephone(),
 )}
 
 __all__ = ["PROTOCOLS", "EngineParts", "Option", "Protocol", "get"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
 
 from simulator.core.assignments import parse_assignments
@@ -161,6 +161,7 @@ class EngineParts:
     summarizing: Summarizing | None = None  # None: the protocol has no days and no summaries
     days: int = 1
     rounds: bool = False  # messages carry the round: every participant speaks once per round
+    schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # participant -> JSON reply shape
 
 
 class Protocol:
@@ -205,6 +206,7 @@ class Protocol:
         raise NotImplementedError
 
     catalogue_flag: ClassVar[str | None] = None  # a flag that lists what the protocol ships (templates)
+    tools: ClassVar[dict[str, str]] = {}  # `simulator COMMAND TOOL PATH` actions (telephone import), with help
 
     def catalogue(self) -> list[str]:
         return []

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
 
 from simulator.core.conversation import Conversation, Status, Usage
 from simulator.errors import NotFound
@@ -66,6 +67,17 @@ class ConversationRepository(Repository):
         result = await self.collection.insert_many(stamped, ordered=True)
         return list(result.inserted_ids)
 
+    @retry_transient
+    async def create_once(self, document: dict[str, Any]) -> bool:
+        """Insert a conversation with its own `_id` (an imported one); False when it is already stored."""
+        try:
+            await self.collection.insert_one({"status": Status.PENDING.value, "error": None, "favourite": False,
+                                              "created_at": now(), "timings": {},
+                                              "usage": Usage().to_document(), **document})
+        except DuplicateKeyError:
+            return False
+        return True
+
     async def get(self, conversation_id: ObjectId) -> Conversation:
         doc = await self.collection.find_one({"_id": conversation_id})
         if doc is None:
@@ -73,10 +85,13 @@ class ConversationRepository(Repository):
         return Conversation.from_document(doc)
 
     async def find(self, *, batch_id: ObjectId | None = None, experiment_id: ObjectId | None = None,
-                   creator: str | None = None) -> list[Conversation]:
+                   creator: str | None = None, protocol: str | None = None, model: str | None = None,
+                   options: dict[str, Any] | None = None) -> list[Conversation]:
         """Whole conversations (prompts included), newest first; every filter given must match."""
-        query = {k: v for k, v in (("batch_id", batch_id), ("experiment_id", experiment_id), ("creator", creator))
-                 if v is not None}
+        pairs = [("batch_id", batch_id), ("experiment_id", experiment_id), ("creator", creator),
+                 ("protocol", protocol), ("llm.model", model),
+                 *((f"options.{name}", value) for name, value in (options or {}).items())]
+        query = {k: v for k, v in pairs if v is not None}
         docs = await self.collection.find(query).sort("created_at", -1).to_list()
         return [Conversation.from_document(d) for d in docs]
 

@@ -7,10 +7,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bson import ObjectId
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from simulator.errors import NotFound
 from simulator.store.retry import Repository, retry_transient
+
+DUPLICATE_KEY = 11000
 
 
 @dataclass
@@ -52,6 +54,19 @@ class MessageRepository(Repository):
         except DuplicateKeyError:
             return False
         return True
+
+    @retry_transient
+    async def append_many(self, messages: list[Message]) -> int:
+        """Store several messages at once (an import); those already stored are kept. Returns how many were new."""
+        if not messages:
+            return 0
+        try:
+            result = await self.collection.insert_many([m.document() for m in messages], ordered=False)
+            return len(result.inserted_ids)
+        except BulkWriteError as exc:
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+            return exc.details.get("nInserted", 0)
 
     async def list(self, conversation_id: ObjectId, day: int | None = None) -> list[Message]:
         query: dict[str, Any] = {"conversation_id": conversation_id}
