@@ -8,13 +8,16 @@ an LLM judge against a human annotator, or two judges against each other.
 When p_e = 1 both annotators gave every item the same single label, so p_o = 1 too and the
 formula is 0/0. Kappa is defined as 1 there: they agree on every item, and a sweep over
 conditions should not stop on a NaN. Labels may be any hashable values (strings, booleans,
-ints); they are compared with ==.
+ints); they are compared with ==. `pairwise_agreement` gives kappa for every pair of annotators
+over the items both labelled, as stored labels come: some conversations labelled by a judge
+only, some also by a person.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Hashable, Mapping, Sequence
 
 from simulator.analysis._checks import same_length
 from simulator.analysis.errors import AnalysisError
@@ -33,3 +36,32 @@ def cohen_kappa(labels_a: Sequence[Hashable], labels_b: Sequence[Hashable]) -> f
         return 1.0
     expected = same_label_pairs / (n * n)
     return (observed - expected) / (1 - expected)
+
+
+@dataclass(frozen=True)
+class PairAgreement:
+    annotator_a: str
+    annotator_b: str
+    n: int  # items both labelled
+    observed: float | None  # share of those items labelled alike
+    kappa: float | None
+
+
+def pairwise_agreement(labels: Mapping[str, Mapping[Hashable, Hashable]]) -> list[PairAgreement]:
+    """Cohen's kappa of every pair of annotators over the items both labelled (annotator -> item -> label).
+
+    Pairs come in the order the annotators are given; a pair with no item in common has n = 0
+    and no kappa.
+    """
+    names = list(labels)
+    result = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            shared = [item for item in labels[a] if item in labels[b]]
+            if not shared:
+                result.append(PairAgreement(a, b, 0, None, None))
+                continue
+            first, second = [labels[a][item] for item in shared], [labels[b][item] for item in shared]
+            observed = sum(x == y for x, y in zip(first, second)) / len(shared)
+            result.append(PairAgreement(a, b, len(shared), observed, cohen_kappa(first, second)))
+    return result
