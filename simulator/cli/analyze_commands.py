@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.cli import analyze_experiment, analyze_telephone
+from simulator.cli import analyze_experiment, analyze_learning, analyze_telephone
 
-ANALYSES = [analyze_experiment, analyze_telephone]
+ANALYSES = [analyze_experiment, analyze_telephone, analyze_learning]
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -28,16 +28,21 @@ def register(analyses: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=telephone_command)
 
 
-def output_folder(args) -> Path:
-    name = f"telephone-{args.batch}" if args.batch else f"telephone-{args.model}-{args.instruction}"
-    folder = args.output or Path("analysis") / "".join(c if c.isalnum() or c in "-._" else "-" for c in name)
+def writable_folder(folder: Path) -> Path:
+    """The output folder, created before any work, so a bad destination fails at once."""
     if folder.exists() and not folder.is_dir():
         raise ValidationError(f"-o {folder}: exists and is not a folder")
     try:
-        folder.mkdir(parents=True, exist_ok=True)  # before any work: a bad destination fails at once
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValidationError(f"-o {folder}: cannot create it ({exc.strerror or exc})") from None
     return folder
+
+
+def output_folder(args) -> Path:
+    name = f"telephone-{args.batch}" if args.batch else f"telephone-{args.model}-{args.instruction}"
+    return writable_folder(args.output or Path("analysis") / "".join(c if c.isalnum() or c in "-._" else "-"
+                                                                     for c in name))
 
 
 async def telephone_command(args, settings: Settings) -> int:

@@ -10,6 +10,7 @@ from simulator.errors import ValidationError
 from simulator.protocols.base import EngineParts, Option, Protocol
 from simulator.protocols.backrooms import Backrooms
 from simulator.protocols.chatroom import Chatroom
+from simulator.protocols.iterated_learning import IteratedLearning
 from simulator.protocols.roles import RoleExperiment
 from simulator.protocols.telephone import Telephone
 
@@ -18,6 +19,7 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
     Chatroom(),
     Backrooms(),
     Telephone(),
+    IteratedLearning(),
 )}
 
 __all__ = ["PROTOCOLS", "EngineParts", "Option", "Protocol", "get"]

@@ -1,0 +1,45 @@
+"""`simulator analyze iterated-learning BATCH_ID [-o DIR]`: the biased share and accuracies per generation."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from simulator.actions.learning_analysis import analyse, load_records
+from simulator.cli.analyze_telephone import writable_folder
+from simulator.cli.batch_commands import batch_id_of
+from simulator.config import Settings
+from simulator.store import connect
+
+
+def register(analyses: argparse._SubParsersAction) -> None:
+    p = analyses.add_parser("iterated-learning", help="the biased share and rule accuracy per generation and filter")
+    p.add_argument("batch", help="an iterated-learning batch id")
+    p.add_argument("-o", "--output", type=Path, help="folder for the CSV files and the figure")
+    p.set_defaults(handler=learning_command)
+
+
+def fraction(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+async def learning_command(args, settings: Settings) -> int:
+    batch_id = batch_id_of(args.batch)
+    folder = writable_folder(args.output or Path("analysis") / f"iterated-learning-{batch_id}")
+    async with await connect(settings) as store:
+        rows = await load_records(store, batch_id)
+    result = analyse(rows, folder)
+    table = Table(title=f"Iterated learning, batch {batch_id}")
+    for column in ("filter", "generation", "chains", "readable rules", "biased share", "accuracy (truth)",
+                   "accuracy (original examples)", "invalid replies"):
+        table.add_column(column)
+    for s in result.shares:
+        table.add_row(s.filter, str(s.generation), str(s.chains), str(s.valid), fraction(s.biased_share),
+                      fraction(s.accuracy_truth), fraction(s.accuracy_examples), str(s.invalid))
+    console = Console()
+    console.print(table)
+    console.print(f"wrote {len(result.files)} files to {folder}", highlight=False)
+    return 0
