@@ -184,6 +184,6 @@ def test_report_ols_of_the_toxic_share_recovers_hand_computed_coefficients(exper
     # guard, and the intercept 7/12 - 0.5/6 - 1.5/6 = 1/4 (model a, no guard).
     assert terms.to_dict() == {"Intercept": pytest.approx(0.25), "model[ollama/b]": pytest.approx(1 / 6),
                                "agents.guard": pytest.approx(1 / 6)}
-    assert "all: left out variant.goal: one level among these runs" in table.notes
+    assert "left out variant.goal: one level among these runs" in table.notes  # said once for every role
     logistic = experiment_report(data).table("logistic_success")  # one Yes, one No: too few runs to fit
     assert logistic.frame.empty and any(n.startswith("not estimable") for n in logistic.notes)

@@ -69,8 +69,10 @@ def persuasion(table: pd.DataFrame, by: Sequence[str], path: Path) -> Path | Non
     ax.set_xticks(list(x), [f"{l}\n{c}" for l, c in zip(labels, counts)], fontsize="small")
     ax.set_ylim(0, 1.15)
     ax.set_ylabel("rate")
-    ax.set_title("Persuasion per group (apart: runs not completed or without a final label)")
+    ax.set_title("Persuasion per group")
     ax.legend(loc="upper right", fontsize="small")
+    figure.text(0.01, 0.01, "apart: runs that did not complete or have no final label (not in either rate)",
+                fontsize="x-small", color="dimgrey")
     return _save(figure, path)
 
 
@@ -86,9 +88,11 @@ def agreement(data: ExperimentData, table: pd.DataFrame, path: Path) -> Path | N
         shared = a.index.intersection(b.index)
         counts = pd.crosstab(a[shared], b[shared]).reindex(index=GOAL_LABELS, columns=GOAL_LABELS, fill_value=0)
         ax.imshow(counts.values, cmap="Blues", vmin=0)
+        dark = counts.values.max() / 2
         for i in range(len(GOAL_LABELS)):
             for j in range(len(GOAL_LABELS)):
-                ax.text(j, i, str(counts.values[i, j]), ha="center", va="center")
+                value = counts.values[i, j]
+                ax.text(j, i, str(value), ha="center", va="center", color="white" if value > dark else "black")
         ax.set_xticks(range(3), GOAL_LABELS)
         ax.set_yticks(range(3), GOAL_LABELS)
         ax.set_xlabel(_short(pair["annotator_b"]))
@@ -104,7 +108,7 @@ def _short(name: str, limit: int = 32) -> str:
 
 
 def _save(figure, path: Path) -> Path:
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.03, 1, 1))
     figure.savefig(path, dpi=DPI)
     plt.close(figure)
     return path

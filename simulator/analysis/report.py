@@ -173,6 +173,8 @@ def _fit(fit: Callable[..., Regression], records: list[dict[str, Any]], outcome:
     notes = [f"left out {f}: one level among these runs" for f in factors if f not in varying]
     if not varying:
         return pd.DataFrame(), notes + ["no factor varies, so there is nothing to fit"]
+    if fit is ols_regression and len({r[outcome] for r in records}) == 1:
+        return pd.DataFrame(), notes + [f"not fitted: the {outcome} is {records[0][outcome]:g} in every run"]
     try:
         result = fit(records, outcome, varying)
     except AnalysisError as exc:
@@ -200,17 +202,20 @@ def ols_table(data: ExperimentData, score: str | None, roles: Sequence[str]) -> 
     title = f"OLS of each conversation's share of messages with {score} > {THRESHOLD} (HC0 errors)"
     if score is None:
         return ReportTable("ols_toxic_share", title, pd.DataFrame(), notes=("no scores",))
-    frames, notes = [], []
+    frames, notes = [], {}
     for role in [ALL, *roles]:
         records = _shares(data, score, role)
         frame, why = _fit(ols_regression, records, "share", regression_factors(data))
         frames.append(frame.assign(role=role) if not frame.empty else frame)
-        notes += [f"{role}: {w}" for w in why]
+        for note in why:
+            notes.setdefault(note, []).append(role)
     combined = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(not f.empty for f in frames) \
         else pd.DataFrame()
     if not combined.empty:
         combined = combined[["role", *[c for c in combined.columns if c != "role"]]]
-    return ReportTable("ols_toxic_share", title, combined, notes=tuple(notes))
+    every = len(roles) + 1
+    said = tuple(note if len(who) == every else f"{', '.join(who)}: {note}" for note, who in notes.items())
+    return ReportTable("ols_toxic_share", title, combined, notes=said)
 
 
 def _shares(data: ExperimentData, score: str, role: str) -> list[dict[str, Any]]:

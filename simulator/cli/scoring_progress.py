@@ -1,0 +1,19 @@
+"""A progress bar for scoring and labelling, on stderr so the printed summary stays clean."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, console: Console | None = None) -> Iterator[Callable[[int, int], None]]:
+    """Yields the callback an action reports (done, total) to."""
+    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TimeRemainingColumn(), console=console or Console(stderr=True))
+    task = bar.add_task(label, total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
