@@ -22,7 +22,7 @@ from simulator.protocols.base import Protocol
 ROOT = Path(__file__).resolve().parent.parent
 START = "LLM Interaction Simulator"
 # commands that are not a protocol's: the database, models, experiments, and what works on any run
-GENERIC_COMMANDS = {"db", "models", "experiment", "resume", "show", "export", "batch", "analyze"}
+GENERIC_COMMANDS = {"db", "models", "experiment", "resume", "show", "export", "batch", "analyze", "score", "label"}
 
 
 def subcommands() -> dict[str, object]:
@@ -32,7 +32,7 @@ def subcommands() -> dict[str, object]:
 
 
 def test_the_registry_lists_every_protocol_once():
-    assert list(PROTOCOLS) == ["roles", "chatroom", "backrooms"]
+    assert list(PROTOCOLS) == ["roles", "chatroom", "backrooms", "telephone", "iterated_learning"]
     assert all(isinstance(p, Protocol) and PROTOCOLS[p.name] is p for p in PROTOCOLS.values())
     assert len({p.command for p in PROTOCOLS.values()}) == len(PROTOCOLS)
 
@@ -57,7 +57,7 @@ def test_help_shows_every_options_range_and_default():
 
 def test_the_menu_offers_every_protocol_that_needs_no_experiment():
     assert [p.name for p in menu_protocols()] == [p.name for p in PROTOCOLS.values() if not p.needs_experiment]
-    assert [p.name for p in menu_protocols()] == ["chatroom", "backrooms"]
+    assert [p.name for p in menu_protocols()] == ["chatroom", "backrooms", "telephone", "iterated_learning"]
 
 
 @pytest.mark.parametrize("option, value, message", [
