@@ -35,6 +35,10 @@ async def ask(session: Session, option: Option) -> tuple[bool, Any]:
     if option.kind == "flag":
         answer = await ui.confirm(question, default=bool(option.default))
         return answer is not None, answer
+    if option.kind == "choice" and option.repeatable:  # several: a sweep over them
+        answer = await ui.checkbox(question, [(c, c, c == (option.default or option.choices[0]))
+                                              for c in option.choices], at_least_one=True)
+        return answer is not None, answer
     if option.kind == "choice":
         answer = await ui.select(question, [Choice(c, c) for c in option.choices], default=option.default)
         return answer is not None, answer
