@@ -11,7 +11,7 @@ from rich.markup import escape
 from simulator.actions import browse
 from simulator.actions import experiments as actions
 from simulator.actions.design import check_note, parse_count
-from simulator.cli.menus import design, perform
+from simulator.cli.menus import analysis, design, perform
 from simulator.cli.menus.conversations import browse_conversations
 from simulator.cli.menus.filters import choose_filters
 from simulator.cli.menus.session import Session
@@ -76,6 +76,7 @@ async def experiment_menu(session: Session, experiment_id: ObjectId) -> None:
             Option("Export to file", "export"),
             Option("Show rendered prompts", "prompts"),
             Option("Conversations of this experiment", "conversations"),
+            Option("Analyse: scores, outcome labels, tables and figures", "analyse"),
             Option("Delete", "delete"),
             Option("Back", BACK),
         ])
@@ -96,6 +97,8 @@ async def experiment_menu(session: Session, experiment_id: ObjectId) -> None:
         elif choice == "conversations":
             await browse_conversations(session, experiment_id=stored.id,
                                        title=f"Conversations of {stored.experiment.name!r}")
+        elif choice == "analyse":
+            await analysis.analysis_menu(session, stored)
         elif choice == "delete":
             if await delete(session, stored):
                 return
