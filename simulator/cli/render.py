@@ -7,7 +7,7 @@ colour of a speaker (by role in role experiments, by participant elsewhere).
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from rich.console import Console
 from rich.markup import escape
@@ -83,18 +83,26 @@ class LiveTranscript:
         print_summary(self.console, day, content)
 
 
-def print_turn(console: Console, index: int, speaker: str, content: str, colour: str) -> None:
-    console.print(f"[dim]{index:>3}[/dim] [bold {colour}]{escape(speaker)}[/bold {colour}]: {escape(content)}",
-                  highlight=False)
+def print_turn(console: Console, index: int, speaker: str, content: str, colour: str,
+               scores: Mapping[str, float] | None = None) -> None:
+    console.print(f"[dim]{index:>3}[/dim] [bold {colour}]{escape(speaker)}[/bold {colour}]: {escape(content)}"
+                  + (f"  [dim]\\[{escape(score_text(scores))}][/dim]" if scores else ""), highlight=False)
+
+
+def score_text(scores: Mapping[str, float]) -> str:
+    """A message's stored scores, e.g. "classifier.toxicity 0.95"."""
+    return ", ".join(f"{name} {value:.2f}" for name, value in sorted(scores.items()))
 
 
 def print_summary(console: Console, day: int, content: str) -> None:
     console.print(Panel(escape(content), title=f"Summary of day {day + 1}", border_style="dim", expand=False))
 
 
-def print_messages(console: Console, shown: Transcript, messages: list, continued_from: str | None = None) -> None:
+def print_messages(console: Console, shown: Transcript, messages: list, continued_from: str | None = None,
+                   scores: Mapping[int, Mapping[str, float]] | None = None) -> None:
     """Messages with their section rules, each day's summary after the day's last message.
-    `continued_from`: the section the previous page ended in, so its rule says "(continued)"."""
+    `continued_from`: the section the previous page ended in, so its rule says "(continued)";
+    `scores`: message index -> its stored scores, shown after the message."""
     conversation = shown.conversation
     colours = Colours(conversation)
     summaries = {s["day"]: s["content"] for s in shown.summaries}
@@ -107,7 +115,7 @@ def print_messages(console: Console, shown: Transcript, messages: list, continue
                 console.rule(f"[bold]{heading}" + (" (continued)" if i == 0 and heading == continued_from else ""))
             current = heading
         print_turn(console, message.index, message.speaker, message.content,
-                   colours.of(message.speaker, message.role))
+                   colours.of(message.speaker, message.role), (scores or {}).get(message.index))
         if last_of_day.get(message.day) == message.index and message.day in summaries:
             print_summary(console, message.day, summaries[message.day])
 
