@@ -21,6 +21,7 @@ from pymongo.errors import PyMongoError
 
 from simulator import protocols
 from simulator.actions.experiments import StoredExperiment
+from simulator.actions.leasing import Lease, LeaseLost, claim, new_owner
 from simulator.config import Settings
 from simulator.core.conversation import Conversation, Usage
 from simulator.core.run_spec import RunSpec, StopSettings
@@ -78,15 +79,16 @@ def as_turn(message: Message) -> Turn:
 
 
 class StoreRecorder:
-    """The engine's Recorder, backed by the messages and summaries collections."""
+    """The engine's Recorder, backed by the messages and summaries collections; writes only while leased."""
 
-    def __init__(self, store: Store, conversation: ObjectId):
-        self.store, self.conversation = store, conversation
+    def __init__(self, store: Store, conversation: ObjectId, lease: Lease):
+        self.store, self.conversation, self.lease = store, conversation, lease
 
     async def append(self, turn: Turn, reply: Reply, raw: str, note: str | None) -> Turn:
+        await self.lease.ensure()
         message = Message(conversation_id=self.conversation, index=turn.index, day=turn.day, role=turn.role,
                           speaker=turn.speaker, content=turn.content, raw_content=raw, usage=reply.usage(),
-                          latency=round(reply.latency, 4), round=turn.round)
+                          latency=round(reply.latency, 4), round=turn.round, lease=self.lease.epoch)
         if note:
             message.usage = {**message.usage, "note": note}
         if await self.store.messages.append(message):
@@ -96,6 +98,7 @@ class StoreRecorder:
         return as_turn(stored)
 
     async def save_summary(self, day: int, content: str, reply: Reply) -> None:
+        await self.lease.ensure()
         await self.store.summaries.save(self.conversation, day, content, usage=reply.usage())
 
 
@@ -156,17 +159,35 @@ def model_stacks(conversation: Conversation, settings: Settings, model_settings:
 async def run(store: Store, settings: Settings, reference: ObjectId | str, model_settings: ModelSettings, *,
               observer: Observer | None = None, chooser: ManualChooser | None = None,
               wall_clock: float | None = None, model: ChatModel | None = None,
-              extra_stop: StopCondition | None = None) -> Outcome:
+              extra_stop: StopCondition | None = None, owner: str | None = None, run_id: str = "",
+              force: bool = False) -> Outcome:
     """Run (or resume) a conversation until a stop condition; status and reason are stored.
 
-    `model` replaces every model stack built from the stored spec (scripted models in tests
-    and benchmarks); everything else is the same path a real run takes. `extra_stop` adds a
+    The conversation is leased first (simulator/actions/leasing.py): LeaseHeld while another
+    live runner holds it, unless `force`, which waits for that lease to expire. `model`
+    replaces every model stack built from the stored spec (scripted models in tests and
+    benchmarks); everything else is the same path a real run takes. `extra_stop` adds a
     condition from outside, such as a batch-wide token budget.
     """
     cid = reference if isinstance(reference, ObjectId) else conversation_id(reference)
-    conversation = await store.conversations.get(cid)
-    if conversation.status is Status.COMPLETED:
-        raise ValidationError(f"conversation {cid} is already completed ({conversation.stop_reason})")
+    if (await store.conversations.get(cid)).status is Status.COMPLETED:
+        raise ValidationError(f"conversation {cid} is already completed")
+    lease = await claim(store, cid, owner=owner or new_owner(), run=run_id, wait=force)
+    try:
+        conversation = await store.conversations.get(cid)  # as the previous holder left it
+        if conversation.status is Status.COMPLETED:
+            raise ValidationError(f"conversation {cid} is already completed ({conversation.stop_reason})")
+        return await _run_leased(store, settings, conversation, lease, model_settings, observer=observer,
+                                 chooser=chooser, wall_clock=wall_clock, model=model, extra_stop=extra_stop)
+    finally:
+        with contextlib.suppress(PyMongoError):
+            await asyncio.shield(lease.release())
+
+
+async def _run_leased(store: Store, settings: Settings, conversation: Conversation, lease: Lease,
+                      model_settings: ModelSettings, *, observer: Observer | None, chooser: ManualChooser | None,
+                      wall_clock: float | None, model: ChatModel | None, extra_stop: StopCondition | None) -> Outcome:
+    cid = conversation.id
     protocol = protocols.get(conversation.spec.protocol)
     # This conversation's own tally: the meter in model_settings may be shared by a whole batch.
     own_usage = UsageMeter()
@@ -179,25 +200,32 @@ async def run(store: Store, settings: Settings, reference: ObjectId | str, model
              *([extra_stop] if extra_stop is not None else [])]
     loop = TurnLoop(models=models, options=[chat_options(l) for l in conversation.spec.llms],
                     selector=parts.selector, view=parts.view, stop=_any(stops), cleaner=parts.cleaner,
-                    recorder=StoreRecorder(store, cid), summarizing=parts.summarizing, seed=conversation.spec.seed,
-                    meter=own_usage, observer=observers, rounds=parts.rounds, schemas=parts.schemas)
-    await store.conversations.start_run(cid)
+                    recorder=StoreRecorder(store, cid, lease), summarizing=parts.summarizing,
+                    seed=conversation.spec.seed, meter=own_usage, observer=observers, rounds=parts.rounds,
+                    schemas=parts.schemas)
+    await store.conversations.start_run(cid, runs=lease.epoch)
     try:
         ending: Stop = await loop.run(state)
+    except LeaseLost as exc:  # another runner holds it now: leave the conversation to it
+        return Outcome(cid, Status.STOPPED, exc.message, state.next_index)
     except ModelError as exc:
-        await _finish(store, cid, state, Status.FAILED, exc.one_line())
+        await _finish(store, lease, state, Status.FAILED, exc.one_line())
         return Outcome(cid, Status.FAILED, exc.one_line(), state.next_index)
     except PyMongoError as exc:  # the database failed for good: say so on the conversation if we still can
         reason = f"database error: {str(exc)[:300]}"
         log.warning("conversation %s: %s", cid, reason)
-        with contextlib.suppress(PyMongoError):
-            await _finish(store, cid, state, Status.FAILED, reason)
+        with contextlib.suppress(PyMongoError, LeaseLost):
+            await _finish(store, lease, state, Status.FAILED, reason)
         return Outcome(cid, Status.FAILED, reason, state.next_index)
     except (asyncio.CancelledError, KeyboardInterrupt):
-        await asyncio.shield(_finish(store, cid, state, Status.STOPPED, "interrupted"))
+        with contextlib.suppress(LeaseLost):
+            await asyncio.shield(_finish(store, lease, state, Status.STOPPED, "interrupted"))
         raise
     status = Status.STOPPED if ending.resumable else Status.COMPLETED
-    await _finish(store, cid, state, status, ending.reason, protocol.outcome(conversation, state, ending))
+    try:
+        await _finish(store, lease, state, status, ending.reason, protocol.outcome(conversation, state, ending))
+    except LeaseLost as exc:
+        return Outcome(cid, Status.STOPPED, exc.message, state.next_index)
     return Outcome(cid, status, ending.reason, state.next_index)
 
 
@@ -208,8 +236,10 @@ def _any(stops: list[StopCondition]) -> StopCondition:
     return combined
 
 
-async def _finish(store: Store, cid: ObjectId, state: ConversationState, status: Status, reason: str,
+async def _finish(store: Store, lease: Lease, state: ConversationState, status: Status, reason: str,
                   outcome: dict[str, Any] | None = None) -> None:
-    await store.conversations.finish(cid, status, reason, Usage(state.prompt_tokens, state.completion_tokens,
-                                                                state.cost), n_stored=state.next_index,
-                                     outcome=outcome)
+    """Record how the run ended, unless the lease was lost (the new holder records its own ending)."""
+    await lease.ensure()
+    await store.conversations.finish(lease.record.conversation_id, status, reason,
+                                     Usage(state.prompt_tokens, state.completion_tokens, state.cost),
+                                     n_stored=state.next_index, outcome=outcome)

@@ -173,9 +173,10 @@ async def delete(store: Store, user: str, reference: str) -> Deleted:
 
 
 async def delete_conversations(store: Store, conversation_ids: list[ObjectId]) -> Deleted:
-    """Messages and summaries first, the conversations last, so an interrupted delete can run again."""
+    """Messages, summaries and leases first, the conversations last, so an interrupted delete can run again."""
     messages = await store.messages.delete_for(conversation_ids)
     summaries = await store.summaries.delete_for(conversation_ids)
+    await store.leases.delete_for(conversation_ids)
     conversations = await store.conversations.delete(conversation_ids)
     return Deleted(conversations, messages, summaries)
 

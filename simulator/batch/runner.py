@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
 from bson import ObjectId
 
 from simulator.actions import conversations
+from simulator.actions.leasing import LeaseHeld, is_live, new_owner, now
 from simulator.core.batch import Batch
 from simulator.config import Settings
 from simulator.engine.state import ConversationState, Turn
 from simulator.engine.stops import Stop, StopCondition
-from simulator.errors import SimulatorError
+from simulator.errors import SimulatorError, ValidationError
 from simulator.llm.factory import ModelSettings
 from simulator.llm.types import ChatModel
 from simulator.logs import get_logger
@@ -68,6 +70,19 @@ class BatchProgress:
     def on_summary(self, day: int, content: str) -> None:
         self.tokens = self.meter_tokens()
 
+    def cell_started(self) -> None:
+        self.running += 1
+
+    def cell_finished(self, status: Status | None) -> None:
+        """A cell ended here with this status; None: another runner held it or had tried it."""
+        self.running -= 1
+        if status is Status.COMPLETED:
+            self.done += 1
+        elif status is Status.FAILED:
+            self.failed += 1
+        elif status is not None:
+            self.stopped += 1
+
     @property
     def messages_per_second(self) -> float:
         elapsed = time.monotonic() - self.started
@@ -89,70 +104,120 @@ class BatchOutcome:
     total: int
 
 
+HELD_POLL = 0.5  # seconds between looks at cells another runner holds
+
+
+def derive_status(statuses: list[str], held: int = 0) -> str:
+    """A batch's status from its cells' (never from whichever runner finished last)."""
+    if statuses and all(s == Status.COMPLETED.value for s in statuses):
+        return "completed"
+    if held or any(s == Status.RUNNING.value for s in statuses):
+        return "running"
+    if any(s in (Status.PENDING.value, Status.STOPPED.value, "stalled") for s in statuses):
+        return "stopped"
+    return "failed"
+
+
 async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_settings: ModelSettings, *,
                     concurrency: int = DEFAULT_CONCURRENCY, token_budget: int | None = None,
                     progress: BatchProgress | None = None,
-                    model_for: Callable[[ObjectId], ChatModel] | None = None) -> BatchOutcome:
-    """Run every cell not yet completed; `model_for` swaps in scripted models for benchmarks."""
+                    model_for: Callable[[ObjectId], ChatModel] | None = None,
+                    run_id: str | None = None, owner: str | None = None) -> BatchOutcome:
+    """Run every cell not yet completed; `model_for` swaps in scripted models for benchmarks.
+
+    Cells are leased one by one, so any number of runners (other processes, machines) can
+    share a batch: a cell another live runner holds is looked at again until it is finished
+    or its lease runs out (a crashed runner), then taken over. Runners started together share
+    `run_id`, and a cell one of them already tried in this run (failed, stopped) is not
+    tried again by another.
+    """
     if concurrency < 1:
         raise SimulatorError(f"concurrency must be at least 1, got {concurrency}")
+    run_id, owner = run_id or uuid.uuid4().hex, owner or new_owner()
     batch = await store.batches.get(batch_id)
-    conversations_ = {c.id: c for c in await store.conversations.in_batch(batch_id)}
+    found = {c.id: c for c in await store.conversations.in_batch(batch_id)}
     cells = [c.conversation_id for c in batch.cells]
-    todo = [cid for cid in cells if cid not in conversations_ or conversations_[cid].status is not Status.COMPLETED]
+    todo = [cid for cid in cells if cid not in found or found[cid].status is not Status.COMPLETED]
     progress = progress or BatchProgress(total=len(cells))
     progress.total, progress.done = len(cells), len(cells) - len(todo)
     progress.meter_tokens = lambda: model_settings.meter.total_tokens
     stored = await store.messages.counts(todo)
-    progress.remaining_messages = sum(conversations_[cid].spec.n_messages - stored.get(cid, 0)
-                                      for cid in todo if cid in conversations_)
+    progress.remaining_messages = sum(found[cid].spec.n_messages - stored.get(cid, 0) for cid in todo if cid in found)
     budget = token_budget if token_budget is not None else batch.token_budget
     stop = BatchTokenBudget(budget, progress) if budget else None
     await store.batches.set_status(batch_id, "running")
     queue: asyncio.Queue[ObjectId] = asyncio.Queue()
     for cid in todo:
         queue.put_nowait(cid)
+    held: set[ObjectId] = set()
+
+    async def attempt(cid: ObjectId) -> Status | None:
+        """Run one cell; None when another runner holds it or already tried it in this run."""
+        latest = await store.leases.latest(cid)
+        if latest is not None and latest.run == run_id and latest.owner != owner and latest.released:
+            return None  # a sibling of this run tried it
+        try:
+            outcome = await conversations.run(store, settings, cid, model_settings, observer=progress,
+                                              model=model_for(cid) if model_for else None, extra_stop=stop,
+                                              owner=owner, run_id=run_id)
+            return outcome.status
+        except LeaseHeld:
+            held.add(cid)
+            return None
+        except ValidationError as exc:
+            if "already completed" in exc.message:  # another runner finished it
+                return Status.COMPLETED
+            log.warning("batch %s: conversation %s failed: %s", batch_id, cid, exc.one_line())
+            return Status.FAILED
+        except SimulatorError as exc:  # one bad cell never stops the batch
+            log.warning("batch %s: conversation %s failed: %s", batch_id, cid, exc.one_line())
+            return Status.FAILED
+        except Exception:  # a bug in one cell must not take the others down either
+            log.exception("batch %s: conversation %s crashed", batch_id, cid)
+            return Status.FAILED
+
+    async def release_finished_holds() -> None:
+        """Cells whose holder finished or vanished go back to the queue."""
+        for cid in list(held):
+            if not is_live(await store.leases.latest(cid)):
+                held.discard(cid)
+                queue.put_nowait(cid)
 
     async def worker() -> None:
-        while not queue.empty():
+        while True:
             if stop is not None and stop.exhausted():
                 return
+            if queue.empty():
+                if not held:
+                    return
+                await asyncio.sleep(HELD_POLL)
+                await release_finished_holds()
+                continue
             cid = queue.get_nowait()
-            progress.running += 1
+            progress.cell_started()
+            status = None
             try:
-                outcome = await conversations.run(store, settings, cid, model_settings, observer=progress,
-                                                  model=model_for(cid) if model_for else None, extra_stop=stop)
-                status = outcome.status
-            except SimulatorError as exc:  # one bad cell never stops the batch
-                log.warning("batch %s: conversation %s failed: %s", batch_id, cid, exc.one_line())
-                status = Status.FAILED
-            except Exception:  # a bug in one cell must not take the others down either
-                log.exception("batch %s: conversation %s crashed", batch_id, cid)
-                status = Status.FAILED
+                status = await attempt(cid)
             finally:
-                progress.running -= 1
-            if status is Status.COMPLETED:
-                progress.done += 1
-            elif status is Status.FAILED:
-                progress.failed += 1
-            else:
-                progress.stopped += 1
+                progress.cell_finished(status)
 
     try:
         await asyncio.gather(*(worker() for _ in range(min(concurrency, max(1, len(todo))))))
     except (asyncio.CancelledError, KeyboardInterrupt):
         await asyncio.shield(store.batches.set_status(batch_id, "stopped", "interrupted"))
         raise
-    pending = progress.total - progress.done - progress.failed - progress.stopped
-    if progress.done == progress.total:
-        status = "completed"
-    elif progress.stopped or pending:
-        status = "stopped"
-    else:
-        status = "failed"
+    return await _conclude(store, batch_id, progress, stop, budget)
+
+
+async def _conclude(store: Store, batch_id: ObjectId, progress: "BatchProgress", stop, budget) -> BatchOutcome:
+    """The batch's outcome from its cells as stored, whichever runner finished them."""
+    statuses = [c.status.value for c in await store.conversations.in_batch(batch_id)]
+    status = derive_status(statuses)
     note = f"token budget of {budget} reached" if stop is not None and stop.exhausted() else None
     await store.batches.set_status(batch_id, status, note)
-    return BatchOutcome(batch_id, status, progress.done, progress.failed, progress.stopped, progress.total)
+    count = statuses.count
+    return BatchOutcome(batch_id, status, count(Status.COMPLETED.value), count(Status.FAILED.value),
+                        count(Status.STOPPED.value) + count(Status.PENDING.value), progress.total)
 
 
 @dataclass(frozen=True)
@@ -162,27 +227,38 @@ class CellRow:
     n: int
     values: dict
     conversation_id: ObjectId
-    status: str
+    status: str  # "stalled": marked running, but its runner's lease ran out (killed, or lost the database)
     runs: int
     messages: int
     n_messages: int | None
     model: str
     error: str | None
+    holder: str | None = None  # the runner holding it now
+    lease_age: float | None = None  # seconds since its lease was claimed
 
 
 async def cell_table(store: Store, batch_id: ObjectId) -> tuple[Batch, list[CellRow]]:
-    """The batch and each cell with its conversation's status and stored message count."""
+    """The batch and each cell with its conversation's status, stored messages and holder."""
     batch = await store.batches.get(batch_id)
     found = {c.id: c for c in await store.conversations.in_batch(batch_id)}
     stored = await store.messages.counts(list(found))
+    leases = await store.leases.latest_for(list(found))
+    at = now()
     rows = []
     for cell in batch.cells:
         conversation = found.get(cell.conversation_id)
+        lease = leases.get(cell.conversation_id)
+        live = is_live(lease, at)
+        status = conversation.status.value if conversation else "missing"
+        if status == Status.RUNNING.value and not live:
+            status = "stalled"
         rows.append(CellRow(
-            n=cell.n, values=dict(cell.values), conversation_id=cell.conversation_id,
-            status=conversation.status.value if conversation else "missing",
-            runs=conversation.runs if conversation else 0, messages=stored.get(cell.conversation_id, 0),
+            n=cell.n, values=dict(cell.values), conversation_id=cell.conversation_id, status=status,
+            # a runner killed between its claim and its first write still counted as a run
+            runs=max(conversation.runs if conversation else 0, lease.epoch if lease else 0),
+            messages=stored.get(cell.conversation_id, 0),
             n_messages=conversation.spec.n_messages if conversation else None,
             model=" ".join(dict.fromkeys(l.model for l in conversation.spec.llms)) if conversation else "",
-            error=conversation.error if conversation else None))
+            error=conversation.error if conversation else None, holder=lease.owner if live else None,
+            lease_age=(at - lease.claimed_at).total_seconds() if live else None))
     return batch, rows

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import time
+import uuid
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -14,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simulator.batch.plan import create_batch
-from simulator.batch.runner import DEFAULT_CONCURRENCY, BatchProgress, cell_table, run_batch
+from simulator.batch.runner import DEFAULT_CONCURRENCY, BatchProgress, cell_table, derive_status, run_batch
 from simulator.core.assignments import parse_assignments
 from simulator.cli.conversation_commands import experiment_for
 from simulator.config import Settings
@@ -23,14 +25,19 @@ from simulator.engine.selection import METHODS
 from simulator.errors import NotFound, ValidationError
 from simulator.llm.factory import CallMode, ModelSettings
 from simulator.llm.retry import RetryPolicy
+from simulator.actions.leasing import now
+from simulator.batch.ray_runner import RayWorkers
+from simulator.batch.workers import STALE, LocalWorkers, Totals, WorkerJob, default_workers, shares, watch
+from simulator.core.conversation import Status
 from simulator.protocols.roles import choose_llm, role_batch
 from simulator.store import Store, connect
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    p = commands.add_parser("batch", help="run a factorial sweep concurrently; `batch resume ID`, `batch status ID`",
-                            description="simulator batch EXPERIMENT [options] | batch resume ID | batch status ID")
-    p.add_argument("target", help="experiment id, name or file; or `resume` / `status`")
+    p = commands.add_parser("batch", help="run a factorial sweep concurrently; `batch resume|status|workers ID`",
+                            description="simulator batch EXPERIMENT [options] | batch resume ID | batch status ID | "
+                                        "batch workers ID")
+    p.add_argument("target", help="experiment id, name or file; or `resume` / `status` / `workers`")
     p.add_argument("batch_id", nargs="?", help="with resume or status: the batch id")
     p.add_argument("--llm", action="append", default=[], help="model spec or 1-based index; repeat for several")
     p.add_argument("--max-agents", help="maximum agents per role, e.g. guard=2,prisoner=2")
@@ -49,7 +56,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--attempts", type=int, default=4, help="tries per model call (default 4)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per try (default 120)")
     p.add_argument("--no-record", action="store_true", help="do not record calls for replay")
+    add_worker_flags(p)
     p.set_defaults(handler=batch_command)
+
+
+def add_worker_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int,
+                        help=f"worker processes sharing the batch (default {default_workers()} on this machine: one "
+                             f"per core, at most 8)")
+    parser.add_argument("--ray", metavar="ADDRESS", help="run the workers as Ray actors on this cluster "
+                                                          "(`auto` starts a local one); needs the ray extra")
+    parser.add_argument("--endpoints", nargs="+", metavar="URL",
+                        help="Ollama servers, one per worker in turn (default OLLAMA_HOST, on each node its own)")
 
 
 def batch_id_of(text: str | None) -> ObjectId:
@@ -61,10 +79,12 @@ def batch_id_of(text: str | None) -> ObjectId:
 
 async def batch_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
-        if args.target in ("resume", "status"):
+        if args.target in ("resume", "status", "workers"):
             batch_id = batch_id_of(args.batch_id)
             if args.target == "status":
                 return await status(store, batch_id)
+            if args.target == "workers":
+                return await list_workers(store, batch_id)
             await store.batches.get(batch_id)
             return await execute(store, settings, args, batch_id)
         if args.batch_id:
@@ -87,6 +107,83 @@ async def batch_command(args, settings: Settings) -> int:
 
 
 async def execute(store: Store, settings: Settings, args, batch_id: ObjectId) -> int:
+    """Run a batch's unfinished cells: in this process, or over worker processes or Ray actors."""
+    batch, rows = await cell_table(store, batch_id)
+    unfinished = sum(r.status != Status.COMPLETED.value for r in rows)
+    workers = getattr(args, "workers", None) or default_workers()
+    if workers < 1 or workers > 256:
+        raise ValidationError(f"--workers must be 1 to 256, got {workers}")
+    if getattr(args, "ray", None) or min(workers, unfinished) > 1:
+        return await execute_on_workers(store, settings, args, batch_id, min(workers, max(1, unfinished)),
+                                        total=len(rows), done_before=len(rows) - unfinished)
+    return await execute_here(store, settings, args, batch_id)
+
+
+async def execute_on_workers(store: Store, settings: Settings, args, batch_id: ObjectId, count: int, *,
+                             total: int, done_before: int) -> int:
+    job = WorkerJob(settings=settings, batch_id=batch_id, run=uuid.uuid4().hex, concurrency=args.concurrency,
+                    attempts=args.attempts, timeout=args.timeout, record=not args.no_record,
+                    token_budget=batch_budget(args))
+    jobs = shares(job, count, getattr(args, "endpoints", None))
+    console = Console()
+    started = time.monotonic()
+    where = f"Ray at {args.ray}" if getattr(args, "ray", None) else "worker processes"
+    console.print(f"{count} {where}, {jobs[0].concurrency} conversations at once each", highlight=False)
+    pool = RayWorkers(jobs, args.ray) if getattr(args, "ray", None) else LocalWorkers(jobs)
+
+    def line(t: Totals) -> str:
+        rate = t.messages / max(1e-9, time.monotonic() - started)
+        return (f"workers {t.workers}  done {done_before + t.completed}/{total}  running {t.running}  "
+                f"failed {t.failed}  stopped {t.stopped}  |  {rate:.1f} msg/s  {t.tokens:,} tokens")
+
+    try:
+        with Live(line(Totals()), console=console, refresh_per_second=4, transient=False) as live:
+            final = await watch(store, job, pool.running, lambda t: live.update(line(t)))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        pool.interrupt()
+        pool.join(30)
+        raise KeyboardInterrupt from None
+    pool.join()
+    for number in pool.lost():
+        console.print(f"worker {number} died; the others took over its cells", highlight=False)
+    return await report(store, console, batch_id, final.tokens)
+
+
+def batch_budget(args) -> int | None:
+    """`simulator batch --budget-tokens` is for the whole batch; a protocol command's is per conversation."""
+    return args.budget_tokens if hasattr(args, "target") else None
+
+
+async def report(store: Store, console: Console, batch_id: ObjectId, tokens: int) -> int:
+    """The batch's outcome from its cells, whoever ran them; exit 0 only when all completed."""
+    _, rows = await cell_table(store, batch_id)
+    statuses = [r.status for r in rows]
+    outcome = derive_status(statuses)
+    console.print(f"batch {batch_id} {outcome}: {statuses.count('completed')} of {len(rows)} completed, "
+                  f"{statuses.count('failed')} failed, {len(rows) - statuses.count('completed') - statuses.count('failed')}"
+                  f" stopped; {tokens:,} tokens", highlight=False)
+    if outcome != "completed":
+        console.print(f"continue with: simulator batch resume {batch_id}", highlight=False)
+    return 0 if outcome == "completed" else 1
+
+
+async def list_workers(store: Store, batch_id: ObjectId) -> int:
+    await store.batches.get(batch_id)
+    live = [w for w in await store.workers.of_batch(batch_id)
+            if not w.finished and (now() - w.last_seen).total_seconds() < STALE]
+    table = Table(title=f"live workers of batch {batch_id}")
+    for column in ("worker", "host", "pid", "started", "last seen", "running", "completed", "failed", "messages"):
+        table.add_column(column)
+    for w in live:
+        table.add_row(w.owner, w.host, str(w.pid), w.started_at.strftime("%H:%M:%S"),
+                      f"{(now() - w.last_seen).total_seconds():.0f}s ago", str(w.running), str(w.completed),
+                      str(w.failed), str(w.messages))
+    Console().print(table)
+    print(f"{len(live)} live worker(s)")
+    return 0
+
+
+async def execute_here(store: Store, settings: Settings, args, batch_id: ObjectId) -> int:
     options = ModelSettings(retry=RetryPolicy(attempts=args.attempts, timeout=args.timeout),
                             concurrency=args.concurrency,
                             mode=CallMode.LIVE if args.no_record else CallMode.RECORD)
@@ -106,7 +203,7 @@ async def execute(store: Store, settings: Settings, args, batch_id: ObjectId) ->
         return Group(bar, line)
 
     runner = asyncio.create_task(run_batch(store, settings, batch_id, options, concurrency=args.concurrency,
-                                           token_budget=args.budget_tokens, progress=progress))
+                                           token_budget=batch_budget(args), progress=progress))
     with Live(view(), console=console, refresh_per_second=4, transient=False) as live:
         while not runner.done():
             with contextlib.suppress(asyncio.TimeoutError):
@@ -125,12 +222,13 @@ async def execute(store: Store, settings: Settings, args, batch_id: ObjectId) ->
 async def status(store: Store, batch_id: ObjectId) -> int:
     batch, rows = await cell_table(store, batch_id)
     axes = [a for a in batch.axes if any(a in r.values for r in rows)]
-    table = Table(title=f"batch {batch_id} — {batch.title} — {batch.status}")
-    for column in ("#", *axes, "status", "messages", "runs", "conversation"):
+    table = Table(title=f"batch {batch_id} — {batch.title} — {derive_status([r.status for r in rows])}")
+    for column in ("#", *axes, "status", "messages", "runs", "holder", "lease", "conversation"):
         table.add_column(column.replace("_", " "), no_wrap=column == "conversation")
     for row in rows:
         shown = [cell_value(axis, row.values.get(axis), row) for axis in axes]
         table.add_row(str(row.n), *shown, row.status, f"{row.messages}/{row.n_messages}", str(row.runs),
+                      row.holder or "", f"{row.lease_age:.0f}s" if row.lease_age is not None else "",
                       str(row.conversation_id))
     Console().print(table)
     counts: dict[str, int] = {}

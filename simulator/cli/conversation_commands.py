@@ -38,6 +38,8 @@ def model_settings(args: argparse.Namespace) -> ModelSettings:
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("resume", help="continue a failed, stopped or killed conversation")
     p.add_argument("conversation")
+    p.add_argument("--force", action="store_true",
+                   help="when another runner holds it, wait for its lease to expire and take over")
     add_model_options(p)
     p.set_defaults(handler=resume_command)
 
@@ -80,7 +82,7 @@ async def run_and_report(store: Store, settings: Settings, args, cid, console: C
     chooser = manual_chooser(console) if conversation.spec.option("speaker_selection") == "manual" else None
     options = model_settings(args)
     outcome = await actions.run(store, settings, cid, options, observer=observer, chooser=chooser,
-                                wall_clock=args.wall_clock)
+                                wall_clock=args.wall_clock, force=getattr(args, "force", False))
     tokens = options.meter.prompt_tokens + options.meter.completion_tokens
     console.print(f"{outcome.status.value}: {outcome.reason} — {outcome.messages} messages stored, "
                   f"{tokens} tokens this run. Conversation {cid}", highlight=False)

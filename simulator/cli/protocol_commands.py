@@ -20,7 +20,7 @@ from simulator.actions import conversations as actions
 from simulator.actions.telephone import import_chains
 from simulator.batch.plan import create_batch
 from simulator.core.assignments import parse_assignments
-from simulator.cli.batch_commands import execute
+from simulator.cli.batch_commands import add_worker_flags, execute
 from simulator.cli.conversation_commands import add_model_options, experiment_for, run_and_report
 from simulator.config import Settings
 from simulator.core.run_spec import StopSettings
@@ -47,6 +47,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                                 help="list what is shipped and exit")
         add_common_flags(parser)
         add_model_options(parser)
+        add_worker_flags(parser)
         parser.set_defaults(handler=functools.partial(protocol_command, protocol))
 
 

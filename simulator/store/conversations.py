@@ -131,11 +131,11 @@ class ConversationRepository(Repository):
         await self.collection.update_one({"_id": conversation_id}, {"$set": {"favourite": favourite}})
 
     @retry_transient
-    async def start_run(self, conversation_id: ObjectId) -> None:
-        """Mark running and count the run: `runs` shows how often a conversation was (re)started."""
+    async def start_run(self, conversation_id: ObjectId, runs: int) -> None:
+        """Mark running; `runs`, how often it was (re)started, is the lease's epoch: counted by unique
+        claims, so concurrent resumes cannot lose a count as a read-modify-write increment could."""
         await self.collection.update_one({"_id": conversation_id}, {
-            "$set": {"status": Status.RUNNING.value, "error": None, "timings.started_at": now()},
-            "$inc": {"runs": 1}})
+            "$set": {"status": Status.RUNNING.value, "error": None, "timings.started_at": now(), "runs": runs}})
 
     @retry_transient
     async def finish(self, conversation_id: ObjectId, status: Status, reason: str, usage: Usage, n_stored: int,

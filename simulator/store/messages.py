@@ -28,12 +28,14 @@ class Message:
     latency: float = 0.0
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     round: int | None = None  # only in protocols with rounds (every participant speaks once per round)
+    lease: int | None = None  # the epoch of the lease it was written under (which run wrote it)
 
     def document(self) -> dict[str, Any]:
         """The stored shape; built by hand because dataclasses.asdict deep-copies every field."""
         doc = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        if doc["round"] is None:
-            del doc["round"]
+        for optional in ("round", "lease"):
+            if doc[optional] is None:
+                del doc[optional]
         return doc
 
     @classmethod
