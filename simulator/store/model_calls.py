@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 
 from simulator.store.retry import Repository, retry_transient
 
@@ -19,12 +21,16 @@ class ModelCallRepository(Repository):
 
     @retry_transient
     async def put(self, key: str, document: dict[str, Any]) -> None:
-        """Insert once; a second recording of the same key keeps the first."""
-        await self.collection.update_one(
-            {"_id": key},
-            {"$setOnInsert": {**document, "key": key, "created_at": datetime.now(timezone.utc)}},
-            upsert=True,
-        )
+        """Insert once; a second recording of the same key keeps the first. Two runners recording the same
+        call at once (a takeover) race on the upsert, and the loser's duplicate key is that same success."""
+        try:
+            await self.collection.update_one(
+                {"_id": key},
+                {"$setOnInsert": {**document, "key": key, "created_at": datetime.now(timezone.utc)}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass
 
     async def for_scope(self, scope: str) -> list[dict[str, Any]]:
         """Every call recorded for one conversation, oldest first (what a replay would send)."""
