@@ -67,10 +67,11 @@ def persuasion(table: pd.DataFrame, by: Sequence[str], path: Path) -> Path | Non
     counts = [f"Yes {r['Yes']}, No {r['No']}, NotTried {r['NotTried']}\napart {r['not_completed'] + r['no_final_label']}"
               for _, r in table.iterrows()]
     ax.set_xticks(list(x), [f"{l}\n{c}" for l, c in zip(labels, counts)], fontsize="small")
-    ax.set_ylim(0, 1.15)
-    ax.set_ylabel("rate")
+    ax.set_ylim(0, 1.3)
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    ax.set_ylabel("probability")
     ax.set_title("Persuasion per group")
-    ax.legend(loc="upper right", fontsize="small")
+    ax.legend(loc="upper center", ncol=2, fontsize="small", frameon=False)
     figure.text(0.01, 0.01, "apart: runs that did not complete or have no final label (not in either rate)",
                 fontsize="x-small", color="dimgrey")
     return _save(figure, path)

@@ -34,11 +34,12 @@ HEADERS = {"share_above_half": "share > 0.5", "p_attempt": "P(attempt)", "p_succ
 
 
 def same_in_every_row(frame: pd.DataFrame) -> dict[str, Any]:
-    """Columns with one value throughout (one model, one score): said once above the table, not in every row."""
+    """Text columns with one value throughout (one model, one score): said once above the table, not in every
+    row. Numbers stay in their columns, even when equal: a count of 0 is a finding."""
     if len(frame) < 2:
         return {}
     return {c: frame[c].iloc[0] for c in frame.columns
-            if frame[c].nunique(dropna=False) == 1 and not pd.api.types.is_float_dtype(frame[c])}
+            if frame[c].nunique(dropna=False) == 1 and not pd.api.types.is_numeric_dtype(frame[c])}
 
 
 def print_table(console: Console, table: ReportTable) -> None:
