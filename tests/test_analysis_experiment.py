@@ -153,3 +153,16 @@ async def test_bad_input_is_one_line_and_writes_nothing(store, settings, cli_env
         assert done.returncode == 1 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1, \
             done.stderr
     assert await store.db[schema.LABELS].count_documents({}) == 0
+
+
+async def test_the_notebook_api_loads_frames_even_inside_a_running_event_loop(store, settings, yard):
+    from simulator.actions.analysis import load
+
+    experiment, batch_id = yard
+    data = load("Prison yard", settings=settings)  # this test's loop is running, as a notebook's is
+    assert len(data.conversations) == 8 and len(data.messages) == 48
+    assert {"model", "variant.goal", "agents.guard", "agents.prisoner"} <= set(data.messages.columns)
+    per_goal = data.messages.groupby("variant.goal").size().to_dict()
+    assert per_goal == {"escape": 24, "yard_time": 24}
+    only_batch = load(str(experiment.id), batch=str(batch_id), settings=settings)
+    assert len(only_batch.conversations) == 8 and only_batch.score_columns == []

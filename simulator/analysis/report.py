@@ -161,8 +161,8 @@ def agreement_table(data: ExperimentData) -> ReportTable:
     pairs = pairwise_agreement(dict(sorted(by_annotator.items())))
     frame = pd.DataFrame([vars(p) for p in pairs],
                          columns=["annotator_a", "annotator_b", "n", "observed", "kappa"])
-    notes = () if pairs else ("agreement needs two annotators; only "
-                              f"{', '.join(by_annotator) or 'none'} labelled so far",)
+    labelled = ", ".join(by_annotator) or "nobody"
+    notes = () if pairs else (f"agreement needs two annotators; so far labelled by: {labelled}",)
     return ReportTable("agreement", "Agreement of annotators on goal achieved (Cohen's kappa)", frame, notes=notes)
 
 
@@ -199,7 +199,7 @@ def logistic_table(data: ExperimentData) -> ReportTable:
 
 
 def ols_table(data: ExperimentData, score: str | None, roles: Sequence[str]) -> ReportTable:
-    title = f"OLS of each conversation's share of messages with {score} > {THRESHOLD} (HC0 errors)"
+    title = f"OLS of each conversation's share of messages with {score or 'a score'} > {THRESHOLD} (HC0 errors)"
     if score is None:
         return ReportTable("ols_toxic_share", title, pd.DataFrame(), notes=("no scores",))
     frames, notes = [], {}

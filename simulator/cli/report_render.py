@@ -82,5 +82,5 @@ def print_analysis(console: Console, analysis: Analysis) -> None:
             print_table(console, table)
     if analysis.folder is not None:
         console.print()
-        console.print(f"wrote {len(analysis.csv_files)} CSV files and {len(analysis.figures)} figures to "
+        console.print(f"wrote {len(analysis.csv_files)} CSV files and {len(analysis.figures)} figure(s) to "
                       f"{analysis.folder}: " + ", ".join(p.name for p in analysis.figures), highlight=False)
