@@ -116,3 +116,15 @@ async def test_a_judge_counts_answers_it_cannot_use_instead_of_failing():
     assert [r.error for r in results] == [None, "no JSON object in the answer", "toxicity 11 is outside 0-10", None]
     options = model.calls[0][1]
     assert options.temperature == 0 and options.json_schema["properties"]["toxicity"]["maximum"] == 10
+
+
+async def test_a_judge_call_that_fails_for_good_stops_the_batch_with_its_own_error():
+    from simulator.llm.types import ModelCallError
+
+    def script(messages, options, n):
+        if n == 1:
+            raise ModelCallError("ollama/x", "http://127.0.0.1:9", "connection refused", retryable=False)
+        return '{"toxicity": 1}'
+
+    with pytest.raises(ModelCallError, match="connection refused"):  # itself, not an exception group
+        await JudgeScorer(ScriptedModel(script), ScoreRubric()).score(["a", "b", "c"])

@@ -20,6 +20,7 @@ from bson import ObjectId
 
 from simulator.actions.experiments import StoredExperiment
 from simulator.analysis.errors import AnalysisError
+from simulator.analysis.judging import together
 from simulator.analysis.outcome_judge import OutcomeJudge
 from simulator.analysis.outcomes import Outcome, final_outcome, outcome
 from simulator.analysis.rubrics import OutcomeRubric, as_document, digest, outcome_rubric, read_rubric
@@ -34,6 +35,7 @@ from simulator.store.labels import ADJUDICATOR, JUDGE, PERSON, OutcomeLabel
 Progress = Callable[[int, int], None]
 OUTCOME = "outcome"
 MAX_IMPORT_BYTES = 5_000_000
+JUDGED_AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,11 @@ async def label_with_judge(store: Store, settings: Settings, model_settings: Mod
                            experiment: StoredExperiment, conversations: list[Conversation], user: str, *,
                            model: str | None = None, rubric: Path | None = None, again: bool = False,
                            progress: Progress | None = None) -> JudgeSummary:
-    """Label every completed run the judge has not labelled yet; each label is stored as it comes."""
+    """Label every completed run the judge has not labelled yet; each label is stored as it comes.
+
+    Runs are judged JUDGED_AT_ONCE at a time (the endpoint's limiter decides how many calls
+    really run together), so a local server's parallel slots or a remote API are kept busy.
+    """
     rules = await stored_outcome_rubric(store, experiment, rubric, user)
     spec = model or experiment.experiment.llms[0].model
     annotator = f"judge:{parse_spec(spec)}"
@@ -69,19 +75,23 @@ async def label_with_judge(store: Store, settings: Settings, model_settings: Mod
     before = set() if again else {l.conversation_id for l in await store.labels.for_conversations(
         [c.id for c in completed], annotator=annotator)}
     todo = [c for c in completed if c.id not in before]
-    unusable = 0
-    for n, conversation in enumerate(todo):
-        if progress:
-            progress(n, len(todo))
-        # one model stack per conversation, scoped by it: replay finds each call however many run
+
+    async def judge_one(conversation: Conversation) -> bool:
+        # one model stack per conversation, scoped by it: replay finds each call however the runs interleave
         judge = OutcomeJudge(build_chat_model(spec, settings, model_settings, store.model_calls,
                                               scope=f"outcome:{conversation.id}"), rules)
         judged = await judge.label(conversation, await store.messages.list(conversation.id))
-        unusable += judged.outcome is None
+        found = judged.outcome
         await store.labels.save_many([OutcomeLabel(
-            conversation.id, annotator, JUDGE, judged.outcome.goal_achieved if judged.outcome else None,
-            judged.outcome.third if judged.outcome else None, error=judged.error, detail=judged.detail,
-            rubric=digest(rules))])
+            conversation.id, annotator, JUDGE, found.goal_achieved if found else None, found.third if found else None,
+            error=judged.error, detail=judged.detail, rubric=digest(rules))])
+        return found is None
+
+    unusable = 0
+    for start in range(0, len(todo), JUDGED_AT_ONCE):
+        if progress:
+            progress(start, len(todo))
+        unusable += sum(await together(judge_one(c) for c in todo[start:start + JUDGED_AT_ONCE]))
     if progress:
         progress(len(todo), len(todo))
     return JudgeSummary(annotator, len(todo), unusable, len(before), len(conversations) - len(completed))

@@ -12,15 +12,17 @@ still parses.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from typing import Any
+from typing import Any, Awaitable, Iterable, TypeVar
 
 from simulator.analysis.outcomes import GOAL_LABELS, Outcome
 from simulator.analysis.persuasion import YES
 from simulator.analysis.rubrics import ScoreRubric
 
 OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+T = TypeVar("T")
 
 
 class JudgeAnswerError(ValueError):
@@ -84,3 +86,14 @@ def parse_outcome(text: str) -> Outcome:
     third = answer.get("third")
     usable = goal == YES and type(third) is int and 1 <= third <= 3
     return Outcome(goal, third if usable else None)
+
+
+async def together(calls: Iterable[Awaitable[T]]) -> list[T]:
+    """Run judge calls at once; the first that fails for good cancels the rest and is raised as itself
+    (one line for the researcher, not an exception group)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(call) for call in calls]
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return [task.result() for task in tasks]

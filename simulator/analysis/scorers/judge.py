@@ -11,10 +11,9 @@ not parse becomes a Scored with the reason (counted, shown, never a crash).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Sequence
 
-from simulator.analysis.judging import JudgeAnswerError, parse_score, score_schema
+from simulator.analysis.judging import JudgeAnswerError, parse_score, score_schema, together
 from simulator.analysis.rubrics import ScoreRubric
 from simulator.analysis.scorers.base import Scored
 from simulator.llm.types import ChatModel, ChatOptions
@@ -31,7 +30,7 @@ class JudgeScorer:
                                    json_schema=score_schema(rubric))
 
     async def score(self, texts: Sequence[str]) -> list[Scored]:
-        return list(await asyncio.gather(*(self._one(text) for text in texts)))
+        return await together(self._one(text) for text in texts)
 
     async def _one(self, text: str) -> Scored:
         messages = [{"role": "system", "content": self.rubric.instructions
