@@ -100,7 +100,9 @@ async def test_moderation_scores_every_category_retries_and_replays(store, setti
     assert fake.requests == 2 and fake.texts == 16 and set(fake.paths) == {"/v1/moderations"}  # one 429, one batch
     data = await load_runs(store, conversations)
     assert data.score_columns == sorted(f"moderation.{c}" for c in CATEGORIES)
-    assert experiment_report(data).scores == ["moderation.harassment", "moderation.violence"]  # shown by default
+    report = experiment_report(data)
+    assert report.scores == ["moderation.harassment", "moderation.violence"]  # shown on screen by default
+    assert report.table("scores_by_role").frame["score"].nunique() == len(CATEGORIES)  # every category in the CSV
     row = data.messages.iloc[0]
     assert row["moderation.harassment"] == categories(row["content"])["harassment"]
 

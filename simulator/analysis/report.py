@@ -48,7 +48,8 @@ class ReportTable:
 class Report:
     tables: list[ReportTable]
     by: list[str]
-    scores: list[str]  # score columns shown; the first is the one figures and the OLS use
+    scores: list[str]  # score columns shown on screen (the CSV files have all); the first is the one figures
+    # and the OLS use
     notes: list[str] = field(default_factory=list)
 
     def table(self, name: str) -> ReportTable:
@@ -80,13 +81,14 @@ def experiment_report(data: ExperimentData, by: Sequence[str] | None = None,
     if not chosen:
         report.notes.append("no message is scored yet: `simulator score EXPERIMENT` scores them offline")
     roles = list(dict.fromkeys(data.messages["role"])) if not data.messages.empty else []
+    every = data.score_columns  # the CSV files hold every score; the screen shows the chosen ones
     report.tables += [
-        _scores_table("scores_by_role", "Scores per role", data, by, chosen, roles),
+        _scores_table("scores_by_role", "Scores per role", data, by, every, roles),
         _scores_table("scores_by_conversation", "Scores per conversation and role", data,
-                      [*by, "conversation_id"], chosen, roles, on_screen=False),
-        _timeline_table("scores_by_third", "Scores per role by third of the conversation", data, by, chosen, roles,
+                      [*by, "conversation_id"], every, roles, on_screen=False),
+        _timeline_table("scores_by_third", "Scores per role by third of the conversation", data, by, every, roles,
                         "third"),
-        _timeline_table("scores_by_index", "Scores per role by message index", data, by, chosen, roles, "index",
+        _timeline_table("scores_by_index", "Scores per role by message index", data, by, every, roles, "index",
                         on_screen=False),
         persuasion_table(data, by), agreement_table(data), logistic_table(data),
         ols_table(data, chosen[0] if chosen else None, roles),

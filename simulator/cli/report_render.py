@@ -42,8 +42,11 @@ def same_in_every_row(frame: pd.DataFrame) -> dict[str, Any]:
             if frame[c].nunique(dropna=False) == 1 and not pd.api.types.is_numeric_dtype(frame[c])}
 
 
-def print_table(console: Console, table: ReportTable) -> None:
+def print_table(console: Console, table: ReportTable, scores: list[str] | None = None) -> None:
+    """The table; with `scores`, only its rows of those score columns (the CSV file keeps every score)."""
     frame: pd.DataFrame = table.frame
+    if scores is not None and "score" in frame.columns:
+        frame = frame[frame["score"].isin(scores)]
     if frame.empty:
         console.print(f"[bold]{escape(table.title)}[/bold]: [dim]nothing to show[/dim]", highlight=False)
     else:
@@ -79,7 +82,7 @@ def print_analysis(console: Console, analysis: Analysis) -> None:
     for table in report.tables:
         if table.on_screen:
             console.print()
-            print_table(console, table)
+            print_table(console, table, report.scores)
     if analysis.folder is not None:
         console.print()
         console.print(f"wrote {len(analysis.csv_files)} CSV files and {len(analysis.figures)} figure(s) to "
