@@ -45,9 +45,11 @@ class RayWorkers:
 
                 return os.getpid()
 
-        self.actors = [Worker.options(scheduling_strategy="SPREAD").remote() for _ in jobs]
+        # num_cpus=0: a worker waits on the network and the database; it must not hold a core to be placed
+        self.actors = [Worker.options(scheduling_strategy="SPREAD", num_cpus=0).remote() for _ in jobs]
+        self.started_here = address == "auto"
         self.refs = [actor.run.remote(job) for actor, job in zip(self.actors, jobs)]
-        self._lost: list[int] = []
+        self._lost: list[int] | None = None  # known once joined
 
     def running(self) -> bool:
         done, _ = self.ray.wait(self.refs, num_returns=len(self.refs), timeout=0)
@@ -55,6 +57,8 @@ class RayWorkers:
 
     def lost(self) -> list[int]:
         """Actors that died (killed): the others take their cells over."""
+        if self._lost is not None:
+            return self._lost
         lost = []
         for i, ref in enumerate(self.refs):
             done, _ = self.ray.wait([ref], timeout=0)
@@ -71,3 +75,6 @@ class RayWorkers:
 
     def join(self, timeout: float = 60.0) -> None:
         self.ray.wait(self.refs, num_returns=len(self.refs), timeout=timeout)
+        self._lost = self.lost()
+        if self.started_here:
+            self.ray.shutdown()
