@@ -173,10 +173,12 @@ async def delete(store: Store, user: str, reference: str) -> Deleted:
 
 
 async def delete_conversations(store: Store, conversation_ids: list[ObjectId]) -> Deleted:
-    """Messages, summaries and leases first, the conversations last, so an interrupted delete can run again."""
+    """What hangs off the conversations first (messages, summaries, scores, labels, leases), the
+    conversations last, so an interrupted delete can run again."""
     messages = await store.messages.delete_for(conversation_ids)
     summaries = await store.summaries.delete_for(conversation_ids)
-    await store.leases.delete_for(conversation_ids)
+    for repository in (store.scores, store.labels, store.leases):
+        await repository.delete_for(conversation_ids)
     conversations = await store.conversations.delete(conversation_ids)
     return Deleted(conversations, messages, summaries)
 

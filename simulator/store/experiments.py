@@ -35,6 +35,7 @@ class ExperimentRepository(Repository):
     async def update(self, experiment_id: ObjectId, fields: dict[str, Any]) -> None:
         await self.collection.update_one({"_id": experiment_id}, {"$set": fields})
 
+    @retry_transient
     async def delete(self, experiment_id: ObjectId) -> None:
         await self.collection.delete_one({"_id": experiment_id})
 

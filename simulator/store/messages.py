@@ -104,6 +104,7 @@ class MessageRepository(Repository):
             expected += 1
         return expected
 
+    @retry_transient
     async def delete_for(self, conversation_ids: list[ObjectId]) -> int:
         result = await self.collection.delete_many({"conversation_id": {"$in": conversation_ids}})
         return result.deleted_count

@@ -27,6 +27,7 @@ class SummaryRepository(Repository):
     async def list(self, conversation_id: ObjectId) -> list[dict]:
         return await self.collection.find({"conversation_id": conversation_id}).sort("day", 1).to_list()
 
+    @retry_transient
     async def delete_for(self, conversation_ids: list[ObjectId]) -> int:
         result = await self.collection.delete_many({"conversation_id": {"$in": conversation_ids}})
         return result.deleted_count
