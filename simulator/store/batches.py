@@ -29,3 +29,9 @@ class BatchRepository(Repository):
     async def set_status(self, batch_id: ObjectId, status: str, note: str | None = None) -> None:
         await self.collection.update_one({"_id": batch_id}, {"$set": {"status": status, "note": note,
                                                                       "updated_at": datetime.now(timezone.utc)}})
+
+    async def list(self, *, experiment_id: ObjectId | None = None, limit: int = 0) -> list[Batch]:
+        """Batches newest first, of one experiment if named."""
+        query = {} if experiment_id is None else {"experiment_id": experiment_id}
+        docs = await self.collection.find(query).sort("created_at", -1).limit(limit).to_list()
+        return [Batch.from_document(d) for d in docs]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -108,3 +109,27 @@ class MessageRepository(Repository):
     async def delete_for(self, conversation_ids: list[ObjectId]) -> int:
         result = await self.collection.delete_many({"conversation_id": {"$in": conversation_ids}})
         return result.deleted_count
+
+    async def search(self, text: str, *, conversation_ids: list[ObjectId] | None = None, role: str | None = None,
+                     limit: int = 100) -> list[Message]:
+        """Messages whose content contains `text` (any case), newest first, at most `limit`.
+
+        A `$regex` on the escaped text, because FerretDB v1 has no `$text`: no index serves it, so
+        every message (of the given conversations) is read on the server, on MongoDB as on FerretDB.
+        """
+        query: dict[str, Any] = {"content": {"$regex": literal_pattern(text), "$options": "i"}}
+        if conversation_ids is not None:
+            query["conversation_id"] = {"$in": conversation_ids}
+        if role:
+            query["role"] = role
+        docs = await self.collection.find(query).sort("_id", -1).limit(limit).to_list()
+        return [Message.from_document(d) for d in docs]
+
+
+_REGEX_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
+
+
+def literal_pattern(text: str) -> str:
+    """`text` as a regular expression matching itself, in the syntax both MongoDB (PCRE) and FerretDB
+    (Go's RE2) accept: only the metacharacters are escaped (re.escape also escapes spaces, which RE2 refuses)."""
+    return _REGEX_SPECIAL.sub(r"\\\1", text)
