@@ -10,14 +10,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from simulator.config import Settings
-from simulator.store import schema
+from simulator.store import postgres_indexes, schema
 from simulator.store.batches import BatchRepository
-from simulator.store.connection import ServerInfo, open_client, ping, store_error
+from simulator.store.connection import ServerInfo, open_client, ping, store_error, with_backend
 from simulator.store.conversations import ConversationRepository, Status
 from simulator.store.experiments import ExperimentRepository
 from simulator.store.messages import Message, MessageRepository
 from simulator.store.model_calls import ModelCallRepository
 from simulator.store.labels import LabelRepository
+from simulator.store.leases import LeaseRepository
+from simulator.store.workers import WorkerRepository
 from simulator.store.rubrics import RubricRepository
 from simulator.store.scores import ScoreRepository
 from simulator.store.summaries import SummaryRepository
@@ -68,6 +70,14 @@ class Store:
     def rubrics(self) -> RubricRepository:
         return RubricRepository(self.db[schema.RUBRICS], self.write_gate)
 
+    @property
+    def leases(self) -> LeaseRepository:
+        return LeaseRepository(self.db[schema.LEASES], self.write_gate)
+
+    @property
+    def workers(self) -> WorkerRepository:
+        return WorkerRepository(self.db[schema.WORKERS], self.write_gate)
+
     async def close(self) -> None:
         await self.client.close()
 
@@ -79,13 +89,16 @@ class Store:
 
 
 async def connect(settings: Settings) -> Store:
-    """Open, ping and prepare the database; raises StoreError naming the host."""
+    """Open, ping and prepare the database (indexes; GIN indexes under FerretDB on PostgreSQL);
+    raises StoreError naming the host."""
     client = open_client(settings)
     try:
         server = await ping(client, settings)
         db = client[settings.db_name]
         try:
             await schema.ensure_indexes(db)
+            server = await with_backend(client, server)
+            await postgres_indexes.ensure(db, server)
         except PyMongoError as exc:
             raise store_error(exc, settings.mongodb_uri) from None
     except BaseException:
@@ -94,8 +107,15 @@ async def connect(settings: Settings) -> Store:
     return Store(client=client, db=db, server=server, write_gate=asyncio.Semaphore(write_concurrency(settings, server)))
 
 
+# Writes at once on FerretDB over PostgreSQL (see benchmarks/write_concurrency.py for the measurement).
+POSTGRESQL_WRITERS = 8
+
+
 def write_concurrency(settings: Settings, server: ServerInfo) -> int:
-    """Writes at once: 1 on FerretDB (SQLite has one writer), 32 on MongoDB; DB_WRITE_CONCURRENCY overrides."""
+    """Writes at once: 1 on FerretDB over SQLite (one writer; also when its backend is unknown),
+    POSTGRESQL_WRITERS over PostgreSQL, 32 on MongoDB; DB_WRITE_CONCURRENCY overrides."""
     if settings.db_write_concurrency:
         return settings.db_write_concurrency
-    return 1 if server.flavour.startswith("FerretDB") else 32
+    if not server.flavour.startswith("FerretDB"):
+        return 32
+    return POSTGRESQL_WRITERS if server.backend.startswith("PostgreSQL") else 1

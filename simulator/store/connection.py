@@ -1,8 +1,16 @@
-"""Connecting to MongoDB (or FerretDB) and turning driver failures into clear errors."""
+"""Connecting to MongoDB (or FerretDB) and turning driver failures into clear errors.
+
+FerretDB answers for a backend it cannot reach (its PostgreSQL stopped or killed) with
+InternalError and a pgx dump ("failed to connect to `user=ferretdb database=ferretdb`:
+... dial unix ...: connect: connection refused"); `backend_down` recognises those, so the
+store retries them as passing failures and reports them in one line.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import re
+from dataclasses import dataclass, replace
 
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError
@@ -22,9 +30,11 @@ class ServerInfo:
     version: str
     flavour: str  # "MongoDB" or "FerretDB vX"
     database: str
+    backend: str = ""  # FerretDB's: "PostgreSQL 15.18", "SQLite 3.41.2"; "" on MongoDB or when unknown
 
     def describe(self) -> str:
-        return f"server {self.flavour} (MongoDB wire {self.version}), database {self.database}"
+        on = f" on {self.backend}" if self.backend else ""
+        return f"server {self.flavour}{on} (MongoDB wire {self.version}), database {self.database}"
 
 
 def store_error(exc: BaseException, uri: str) -> StoreError:
@@ -38,6 +48,10 @@ def store_error(exc: BaseException, uri: str) -> StoreError:
     if isinstance(exc, ConfigurationError):
         return StoreError(f"MongoDB URI for {host} is not usable: {_first_clause(str(exc))}",
                           "check MONGODB_URI or DB_CLUSTER_URL")
+    backend = backend_down(exc)
+    if backend:
+        return StoreError(f"FerretDB at {host} cannot reach its PostgreSQL: {backend}",
+                          "start it again; `make services` starts the local one")
     if "refused" in text or "errno 111" in text or "connect call failed" in text:
         cause = "connection refused"
     elif "timed out" in text or "timeout" in text:
@@ -81,3 +95,59 @@ async def ping(client: AsyncMongoClient, settings: Settings) -> ServerInfo:
     flavour = f"FerretDB {ferret}" if ferret else "MongoDB"
     return ServerInfo(version=str(build.get("version", "?")), flavour=flavour, database=settings.db_name)
 
+
+
+async def with_backend(client: AsyncMongoClient, server: ServerInfo) -> ServerInfo:
+    """Learn FerretDB's backend from its startup warnings ("Powered by FerretDB v1.24.2 and
+    PostgreSQL 15.18."); FerretDB knows it once it has used the backend, so call this after a
+    real command. MongoDB is not asked."""
+    if not server.flavour.startswith("FerretDB"):
+        return server
+    try:
+        reply = await client.admin.command({"getLog": "startupWarnings"})
+    except PyMongoError:
+        return server
+    for line in reply.get("log", []):
+        try:
+            message = json.loads(line).get("msg", "")
+        except (ValueError, AttributeError):
+            continue
+        found = re.search(r"Powered by FerretDB \S+ and (.+?)\.?$", message)
+        if found:
+            return replace(server, backend=found.group(1))
+    return server
+
+
+# What pgx and PostgreSQL say, inside FerretDB's InternalError, when the backend is gone.
+_BACKEND_DOWN = (
+    ("failed to connect to `", None),
+    ("sqlstate 57p01", "it was shut down"),          # admin_shutdown
+    ("sqlstate 57p02", "it crashed"),                # crash_shutdown
+    ("sqlstate 57p03", "it is starting up"),         # cannot_connect_now
+    ("terminating connection", "it was shut down"),
+    ("unexpected eof", "the connection was cut"),
+    ("conn closed", "the connection was cut"),
+    ("connection reset by peer", "the connection was cut"),
+    ("broken pipe", "the connection was cut"),
+)
+
+
+def backend_down(exc: BaseException) -> str | None:
+    """Why FerretDB cannot reach its PostgreSQL, when that is what `exc` says; else None."""
+    if not isinstance(exc, OperationFailure):
+        return None
+    text = str(exc).lower()
+    for marker, cause in _BACKEND_DOWN:
+        if marker in text:
+            return cause or _connect_cause(text)
+    return None
+
+
+def _connect_cause(text: str) -> str:
+    if "connection refused" in text:
+        return "connection refused (it is not running)"
+    if "no such file or directory" in text:
+        return "its socket is missing (it is not running)"
+    if "starting up" in text or "recovery" in text:
+        return "it is starting up"
+    return "cannot connect"

@@ -17,8 +17,11 @@ MODEL_CALLS = "model_calls"
 SCORES = "scores"  # per (message, scorer); keyed by _id
 LABELS = "labels"  # outcome labels per (conversation, annotator); keyed by _id
 RUBRICS = "rubrics"  # judge rubrics per (experiment, purpose); keyed by _id
+LEASES = "leases"  # who runs a conversation: one per (conversation, epoch), keyed by _id
+WORKERS = "workers"  # live batch workers and their heartbeats; keyed by _id
 
-COLLECTIONS = (EXPERIMENTS, CONVERSATIONS, MESSAGES, SUMMARIES, BATCHES, MODEL_CALLS, SCORES, LABELS, RUBRICS)
+COLLECTIONS = (EXPERIMENTS, CONVERSATIONS, MESSAGES, SUMMARIES, BATCHES, MODEL_CALLS, SCORES, LABELS, RUBRICS,
+               LEASES, WORKERS)
 
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     EXPERIMENTS: [
@@ -39,6 +42,8 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     SCORES: [([("conversation_id", ASCENDING), ("index", ASCENDING)], {})],
     LABELS: [([("conversation_id", ASCENDING)], {})],
     RUBRICS: [],  # keyed by _id
+    LEASES: [([("conversation_id", ASCENDING), ("epoch", DESCENDING)], {})],
+    WORKERS: [([("batch_id", ASCENDING)], {})],
 }
 
 
