@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Local dev services: FerretDB (SQLite) and Ollama serving `sim-tiny` and `smollm2:135m`.
+"""Local dev services: FerretDB on PostgreSQL, and Ollama serving `sim-tiny` and `smollm2:135m`.
 
-Built from the Go module proxy and cached under
-${XDG_CACHE_HOME:-~/.cache}/llm-interaction-simulator/, so only the first run compiles.
-Used by `make services`, `make demo`, `make test` and by the test fixtures, which
-start private instances on free ports in a temporary folder.
+FerretDB and Ollama are built from the Go module proxy and cached under
+${XDG_CACHE_HOME:-~/.cache}/llm-interaction-simulator/, so only the first run compiles;
+PostgreSQL 15 is Debian's package (scripts/postgres_cluster.py). Used by `make services`,
+`make demo`, `make test` and by the test fixtures, which start private instances on free
+ports in a temporary folder.
 
-    python scripts/services.py build                 # compile and make the model only
-    python scripts/services.py up [--state DIR] [--mongo-port N] [--ollama-port N]
+    python scripts/services.py build                 # compile, install and make the models only
+    python scripts/services.py up [--state DIR] [--mongo-port N] [--ollama-port N] [--backend sqlite]
     python scripts/services.py status [--state DIR]
     python scripts/services.py down [--state DIR]
+
+`--backend sqlite` (or SIM_FERRETDB_BACKEND=sqlite) starts the SQLite-backed FerretDB of
+earlier versions instead, on the data in STATE/ferretdb: to read an old `.data/` or to
+compare the two stores (benchmarks/store_scale.py).
 """
 
 from __future__ import annotations
@@ -18,15 +23,17 @@ import argparse
 import hashlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+import postgres_cluster
+from processes import Service, ServiceError, free_port, port_open, say
+
+__all__ = ["Service", "ServiceError", "free_port", "port_open", "build_all", "start_ferretdb", "start_ollama"]
 
 SCRIPTS = Path(__file__).resolve().parent
 ROOT = SCRIPTS.parent
@@ -34,19 +41,18 @@ MODEL_NAME = "sim-tiny"
 DEFAULT_STATE = ROOT / ".data"
 DEFAULT_MONGO_PORT = 27017
 DEFAULT_OLLAMA_PORT = 11434
+BACKENDS = ("postgresql", "sqlite")
+# One pid file per backend, so an old SQLite store can run beside the new one while copying.
+FERRETDB_SERVICES = {"postgresql": "ferretdb", "sqlite": "ferretdb-sqlite"}
 
 
-class ServiceError(Exception):
-    """A service could not be built or started; the message says what to look at."""
+def default_backend() -> str:
+    return os.environ.get("SIM_FERRETDB_BACKEND") or "postgresql"
 
 
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "llm-interaction-simulator"
-
-
-def say(text: str) -> None:
-    print(f"[services] {text}", flush=True)
 
 
 # --- building ---------------------------------------------------------------------------
@@ -69,6 +75,7 @@ class Tools:
     ferretdb: Path
     ollama: Path
     models: tuple[LocalModel, ...]
+    postgres: Path  # the folder with PostgreSQL's binaries
 
 
 def _run_build_script(name: str) -> None:
@@ -116,7 +123,8 @@ def build_all() -> Tools:
     _run_build_script("build-ferretdb.sh")
     _run_build_script("build-ollama.sh")
     bin_dir = cache_dir() / "bin"
-    return Tools(bin_dir / "ferretdb", bin_dir / "ollama", (build_sim_tiny(), fetch_smollm2()))
+    return Tools(bin_dir / "ferretdb", bin_dir / "ollama", (build_sim_tiny(), fetch_smollm2()),
+                 postgres_cluster.binaries())
 
 
 # --- processes --------------------------------------------------------------------------
@@ -127,97 +135,6 @@ class Endpoints:
     ollama_host: str
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours is not alive
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        return state != "Z"
-    except OSError:
-        return True
-
-
-class Service:
-    """One background server with its pid file, log file and port."""
-
-    def __init__(self, name: str, state: Path):
-        self.name = name
-        self.state = state
-        self.pid_file = state / "run" / f"{name}.pid"
-        self.log_file = state / "logs" / f"{name}.log"
-
-    def running(self) -> tuple[int, int] | None:
-        """(pid, port) when our process is alive, else None."""
-        try:
-            info = json.loads(self.pid_file.read_text())
-        except (OSError, ValueError):
-            return None
-        return (info["pid"], info["port"]) if _pid_alive(info["pid"]) else None
-
-    def start(self, argv: list[str], port: int, env: dict[str, str], ready, timeout: float = 60) -> None:
-        current = self.running()
-        if current:
-            if current[1] != port:
-                raise ServiceError(f"{self.name} already runs on port {current[1]} from {self.state}; "
-                                   f"stop it first (make services-down)")
-            say(f"{self.name}: already running on 127.0.0.1:{port} (pid {current[0]})")
-            return
-        if _port_open(port):
-            raise ServiceError(f"port {port} is taken by another program; "
-                               f"stop it or choose another port for {self.name}")
-        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file, "ab") as log:
-            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env={**os.environ, **env}, start_new_session=True)
-        self.pid_file.write_text(json.dumps({"pid": proc.pid, "port": port}))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise ServiceError(f"{self.name} exited at start (code {proc.returncode}); see {self.log_file}")
-            if ready(port):
-                say(f"{self.name}: running on 127.0.0.1:{port} (pid {proc.pid}, log {self.log_file})")
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise ServiceError(f"{self.name} did not answer on port {port} within {timeout:.0f}s; see {self.log_file}")
-
-    def stop(self) -> None:
-        current = self.running()
-        if not current:
-            self.pid_file.unlink(missing_ok=True)
-            return
-        pid = current[0]
-        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(pid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and _pid_alive(pid):
-                time.sleep(0.1)
-            if not _pid_alive(pid):
-                break
-        self.pid_file.unlink(missing_ok=True)
-        say(f"{self.name}: stopped")
-
-
 def _ollama_ready(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/version", timeout=1) as response:
@@ -226,13 +143,48 @@ def _ollama_ready(port: int) -> bool:
         return False
 
 
-def start_ferretdb(tools: Tools, state: Path, port: int) -> str:
-    data = state / "ferretdb"
-    data.mkdir(parents=True, exist_ok=True)
-    argv = [str(tools.ferretdb), "--handler=sqlite", f"--sqlite-url=file:{data}/", f"--state-dir={data}",
-            f"--listen-addr=127.0.0.1:{port}", "--debug-addr=-", "--telemetry=disable", "--log-level=warn"]
-    Service("ferretdb", state).start(argv, port, {}, _port_open)
-    return f"mongodb://127.0.0.1:{port}"
+def start_ferretdb(tools: Tools, state: Path, port: int, backend: str | None = None) -> str:
+    """FerretDB on `port` with its backend (PostgreSQL unless told otherwise), started unless running."""
+    backend = backend or default_backend()
+    service = Service(FERRETDB_SERVICES[backend], state)
+    _refuse_conflicts(service, state, port, backend)
+    if backend == "sqlite":
+        data = state / "ferretdb"
+        data.mkdir(parents=True, exist_ok=True)
+        handler = ["--handler=sqlite", f"--sqlite-url=file:{data}/", f"--state-dir={data}"]
+    else:
+        cluster = postgres_cluster.start(tools.postgres, state)
+        ferret_state = state / "ferretdb-state"
+        ferret_state.mkdir(parents=True, exist_ok=True)
+        handler = ["--handler=postgresql", f"--postgresql-url={cluster.url}", f"--state-dir={ferret_state}"]
+    argv = [str(tools.ferretdb), *handler, f"--listen-addr=127.0.0.1:{port}", "--debug-addr=-",
+            "--telemetry=disable", "--log-level=warn"]
+    service.start(argv, port, {}, lambda: port_open(port), facts={"backend": backend})
+    uri = f"mongodb://127.0.0.1:{port}"
+    if backend == "postgresql":
+        record_cluster(uri, cluster)
+    return uri
+
+
+def _refuse_conflicts(service: Service, state: Path, port: int, backend: str) -> None:
+    """Before any work: the port must be ours or free, and a running FerretDB must have this backend."""
+    info = service.info()
+    if info and info.get("backend", "sqlite") != backend:  # pid files from before the backends had no key
+        raise ServiceError(f"{service.name} runs on port {info['port']} with its {info.get('backend', 'sqlite')} "
+                           f"backend from {state}; stop it first (make services-down)")
+    if not info and port_open(port):
+        raise ServiceError(f"port {port} is taken by another program; "
+                           f"stop it or choose another port for {service.name}")
+
+
+def record_cluster(uri: str, cluster: postgres_cluster.Cluster) -> None:
+    """Tell the store where this FerretDB keeps its data, so it can add its GIN indexes
+    (simulator/store/postgres_indexes.py reads this record after connecting)."""
+    from pymongo import MongoClient
+    from simulator.store import postgres_indexes
+
+    with MongoClient(uri, serverSelectionTimeoutMS=10000) as client:
+        postgres_indexes.write_record(client, cluster.url, cluster.bin_dir)
 
 
 def start_ollama(tools: Tools, state: Path, port: int) -> str:
@@ -242,7 +194,7 @@ def start_ollama(tools: Tools, state: Path, port: int) -> str:
     models.mkdir(parents=True, exist_ok=True)
     env = {"OLLAMA_HOST": f"127.0.0.1:{port}", "OLLAMA_MODELS": str(models), "HOME": str(home),
            "OLLAMA_NUM_PARALLEL": os.environ.get("OLLAMA_NUM_PARALLEL", "4"), "OLLAMA_NOPRUNE": "1"}
-    Service("ollama", state).start([str(tools.ollama), "serve"], port, env, _ollama_ready)
+    Service("ollama", state).start([str(tools.ollama), "serve"], port, env, lambda: _ollama_ready(port))
     _ensure_model(tools, state, port, env)
     return f"http://127.0.0.1:{port}"
 
@@ -270,29 +222,40 @@ def _model_tags(port: int) -> set[str]:
         return set()
 
 
-def up(state: Path, mongo_port: int, ollama_port: int) -> Endpoints:
+def up(state: Path, mongo_port: int, ollama_port: int, backend: str | None = None) -> Endpoints:
     tools = build_all()
-    return Endpoints(start_ferretdb(tools, state, mongo_port), start_ollama(tools, state, ollama_port))
+    return Endpoints(start_ferretdb(tools, state, mongo_port, backend), start_ollama(tools, state, ollama_port))
 
 
 def down(state: Path) -> None:
-    for name in ("ollama", "ferretdb"):
+    """Clients first, the PostgreSQL cluster last."""
+    for name in ("ollama", *FERRETDB_SERVICES.values(), "postgres"):
         Service(name, state).stop()
 
 
+def _where(name: str, port: int | None, state: Path) -> str:
+    if name == "postgres":
+        return (f"socket {postgres_cluster.socket_dir(state)}  "
+                f"data {state / 'postgres' / 'data'}")
+    if name == "ollama":
+        return f"http://127.0.0.1:{port}  data {state / 'ollama'}"
+    backend = "SQLite data in " + str(state / "ferretdb") if name == "ferretdb-sqlite" else "PostgreSQL"
+    return f"mongodb://127.0.0.1:{port}  {backend}"
+
+
 def status(state: Path) -> int:
-    """Print what runs where; exit 0 only when both services run."""
-    all_up = True
-    for name in ("ferretdb", "ollama"):
+    """Print what runs where; exit 0 only when a FerretDB (with its PostgreSQL) and Ollama run."""
+    running = {}
+    for name in ("ferretdb", "postgres", "ferretdb-sqlite", "ollama"):
         current = Service(name, state).running()
         if current:
+            running[name] = current
             pid, port = current
-            where = f"mongodb://127.0.0.1:{port}" if name == "ferretdb" else f"http://127.0.0.1:{port}"
-            print(f"{name:9} running  {where}  pid {pid}  data {state / name}")
-        else:
-            all_up = False
-            print(f"{name:9} stopped")
-    return 0 if all_up else 1
+            print(f"{name:15} running  {_where(name, port, state)}  pid {pid}")
+        elif name != "ferretdb-sqlite":
+            print(f"{name:15} stopped")
+    store_up = {"ferretdb", "postgres"} <= running.keys() or "ferretdb-sqlite" in running
+    return 0 if store_up and "ollama" in running else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,13 +265,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mongo-port", type=int, default=int(os.environ.get("SIM_MONGO_PORT", DEFAULT_MONGO_PORT)))
     parser.add_argument("--ollama-port", type=int,
                         default=int(os.environ.get("SIM_OLLAMA_PORT", DEFAULT_OLLAMA_PORT)))
+    parser.add_argument("--backend", choices=BACKENDS, default=default_backend(),
+                        help="FerretDB's backend (default postgresql; SIM_FERRETDB_BACKEND)")
     args = parser.parse_args(argv)
     state = args.state.resolve()
     try:
         if args.action == "build":
             build_all()
         elif args.action == "up":
-            endpoints = up(state, args.mongo_port, args.ollama_port)
+            endpoints = up(state, args.mongo_port, args.ollama_port, args.backend)
             print(f"MONGODB_URI={endpoints.mongodb_uri}")
             print(f"OLLAMA_HOST={endpoints.ollama_host}")
         elif args.action == "down":

@@ -1,13 +1,15 @@
-"""Test fixtures: private FerretDB and Ollama servers, started once per session.
+"""Test fixtures: private FerretDB (on its own PostgreSQL cluster) and Ollama, started once per session.
 
-They are real servers (built and cached by scripts/services.py) on free ports in a
-temporary folder, so tests never touch a developer's own data and never skip.
+They are real servers (built, installed and cached by scripts/services.py) on free ports
+in a temporary folder, so tests never touch a developer's own data and never skip.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import postgres_cluster  # noqa: E402
 import services  # noqa: E402
 
 from simulator.config import Settings  # noqa: E402
@@ -28,15 +31,38 @@ def tools() -> services.Tools:
 
 
 @pytest.fixture(scope="session")
-def service_state(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("services")
+def service_state() -> Path:
+    """The servers' folder. Not under pytest's tmp folders: those are private to us (0700), and
+    PostgreSQL runs as its own user, who must be able to enter the folder."""
+    path = Path(tempfile.mkdtemp(prefix="sim-test-services-"))
+    path.chmod(0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def mongodb_uri(tools, service_state) -> str:
-    uri = services.start_ferretdb(tools, service_state, services.free_port())
+    """FerretDB on PostgreSQL, as `make services` starts it."""
+    uri = services.start_ferretdb(tools, service_state, services.free_port(), "postgresql")
     yield uri
     services.Service("ferretdb", service_state).stop()
+    services.Service("postgres", service_state).stop()
+
+
+@pytest.fixture
+def private_state() -> Path:
+    """A folder for servers of one test's own (to kill or to run on another backend), stopped afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="sim-test-private-"))
+    path.chmod(0o711)
+    yield path
+    services.down(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(tools, service_state, mongodb_uri) -> postgres_cluster.Cluster:
+    """The PostgreSQL cluster behind the session's FerretDB, for tests that look underneath it."""
+    return postgres_cluster.Cluster(service_state, tools.postgres, postgres_cluster.server_user())
 
 
 @pytest.fixture(scope="session")

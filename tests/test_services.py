@@ -8,14 +8,16 @@ import services
 
 
 def test_starting_again_reuses_the_running_servers(tools, service_state, mongodb_uri, ollama_host, capsys):
-    ferret_before = services.Service("ferretdb", service_state).running()
-    ollama_before = services.Service("ollama", service_state).running()
+    before = {name: services.Service(name, service_state).running() for name in ("ferretdb", "postgres", "ollama")}
+    data = (service_state / "postgres" / "data" / "PG_VERSION").stat().st_mtime_ns
     port = int(mongodb_uri.rsplit(":", 1)[1])
     assert services.start_ferretdb(tools, service_state, port) == mongodb_uri
     assert services.start_ollama(tools, service_state, int(ollama_host.rsplit(":", 1)[1])) == ollama_host
-    assert services.Service("ferretdb", service_state).running() == ferret_before
-    assert services.Service("ollama", service_state).running() == ollama_before
-    assert "already running" in capsys.readouterr().out
+    assert {name: services.Service(name, service_state).running() for name in before} == before
+    assert (service_state / "postgres" / "data" / "PG_VERSION").stat().st_mtime_ns == data  # no second initdb
+    out = capsys.readouterr().out
+    assert "postgres: already running" in out and "ferretdb: already running" in out
+    assert "creating a cluster" not in out
 
 
 def test_status_names_what_runs_where(service_state, mongodb_uri, ollama_host):
@@ -23,13 +25,14 @@ def test_status_names_what_runs_where(service_state, mongodb_uri, ollama_host):
                              "--state", str(service_state)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
     assert mongodb_uri in result.stdout and ollama_host in result.stdout
+    assert str(service_state / "postgres" / "data") in result.stdout
 
 
 def test_status_of_nothing_running_exits_1(tmp_path):
     result = subprocess.run([sys.executable, str(services.SCRIPTS / "services.py"), "status",
                              "--state", str(tmp_path)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
-    assert "ferretdb  stopped" in result.stdout
+    assert "ferretdb        stopped" in result.stdout and "postgres        stopped" in result.stdout
 
 
 def test_a_taken_port_is_refused_with_a_clear_message(tools, tmp_path, mongodb_uri):
