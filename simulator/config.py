@@ -102,3 +102,12 @@ def describe_hosts(uri: str) -> str:
     rest = uri.split("://", 1)[-1]
     hosts = rest.split("/", 1)[0].split("?", 1)[0]
     return hosts.rsplit("@", 1)[-1] or "(no host)"
+
+
+def describe_url(url: str) -> str:
+    """A server URL as it may be shown: any user:password@ part removed."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url.rsplit("@", 1)[-1]
+    host, slash, tail = rest.partition("/")
+    return f"{scheme}://{host.rsplit('@', 1)[-1]}{slash}{tail}"

@@ -2,6 +2,10 @@
 
 from bson import ObjectId
 
+from simulator.core.agents import Agent
+from simulator.core.conversation import Prepared, Usage
+from simulator.core.experiment import LLMSetting
+from simulator.protocols.roles import role_spec
 from simulator.store import Message, Status, schema
 
 
@@ -27,16 +31,18 @@ async def test_experiment_round_trip(store):
 
 
 async def test_conversation_status_and_usage(store):
-    conversation_id = await store.conversations.create({"experiment_id": ObjectId(), "creator": "alice"})
-    assert (await store.conversations.get(conversation_id))["status"] == "pending"
-    await store.conversations.set_status(conversation_id, Status.RUNNING)
-    await store.conversations.add_usage(conversation_id, prompt_tokens=10, completion_tokens=4)
-    await store.conversations.add_usage(conversation_id, prompt_tokens=5, completion_tokens=1, cost=0.25)
-    await store.conversations.set_status(conversation_id, Status.FAILED, error="model timed out")
-    doc = await store.conversations.get(conversation_id)
-    assert doc["status"] == "failed" and doc["error"] == "model timed out"
-    assert doc["usage"] == {"prompt_tokens": 15, "completion_tokens": 5, "cost": 0.25}
-    assert doc["timings"]["started_at"] <= doc["timings"]["finished_at"]
+    spec = role_spec(llm=LLMSetting("ollama/sim-tiny"), agent_counts={"guard": 1}, n_messages=3)
+    prepared = Prepared(title="prison", agents=(Agent("Guard_101", "guard"),), prompts={"Guard_101": "You guard."})
+    conversation_id = await store.conversations.create({**spec.to_document(), **prepared.to_document(),
+                                                        "creator": "alice"})
+    assert (await store.conversations.get(conversation_id)).status is Status.PENDING
+    await store.conversations.start_run(conversation_id, runs=1)
+    await store.conversations.finish(conversation_id, Status.FAILED, "model timed out", Usage(15, 5, 0.25), 2)
+    loaded = await store.conversations.get(conversation_id)
+    assert loaded.status is Status.FAILED and loaded.error == "model timed out" and loaded.runs == 1
+    assert loaded.usage == Usage(prompt_tokens=15, completion_tokens=5, cost=0.25)
+    assert loaded.timings["started_at"] <= loaded.timings["finished_at"]
+    assert loaded.spec == spec and loaded.agents == prepared.agents and loaded.creator == "alice"
 
 
 async def test_messages_come_back_in_index_order(store):

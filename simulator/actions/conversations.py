@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo.errors import PyMongoError
 
 from simulator import protocols
@@ -24,13 +23,14 @@ from simulator.actions.experiments import StoredExperiment
 from simulator.actions.leasing import Lease, LeaseLost, claim, new_owner
 from simulator.config import Settings
 from simulator.core.conversation import Conversation, Usage
+from simulator.core.ids import parse_id
 from simulator.core.run_spec import RunSpec, StopSettings
 from simulator.engine.loop import Observer, Observers, TurnLoop
 from simulator.engine.selection import ManualChooser
 from simulator.engine.state import ConversationState, Turn
 from simulator.engine.stops import (CostBudget, Keyword, SelfReplication, Stop, StopCondition, TokenBudget,
                                     WallClock)
-from simulator.errors import ModelError, NotFound, ValidationError
+from simulator.errors import ModelError, ValidationError
 from simulator.llm.factory import ModelSettings, build_chat_model
 from simulator.llm.types import ChatModel, Reply, chat_options
 from simulator.llm.usage import MeteredModel, UsageMeter
@@ -67,11 +67,7 @@ async def create(store: Store, user: str, experiment: StoredExperiment | None, s
 
 
 def conversation_id(reference: str) -> ObjectId:
-    try:
-        return ObjectId(reference)
-    except (InvalidId, TypeError):
-        raise NotFound(f"{reference!r} is not a conversation id", "ids are 24 hex characters; "
-                       "`simulator conversations` lists them") from None
+    return parse_id(reference, "conversation", "ids are 24 hex characters; the menus and batch status list them")
 
 
 def as_turn(message: Message) -> Turn:

@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from bson import ObjectId
-from bson.errors import InvalidId
 
 from simulator.core.agents import name_agents
 from simulator.core.experiment import MAX_TEXT, Experiment, parse_experiment
-from simulator.core.experiment_file import decode_experiment_file, encode_experiment
+from simulator.core.ids import is_id
+from simulator.core.experiment_file import MAX_FILE_BYTES, decode_experiment_file, encode_experiment
 from simulator.core.prompts import (agent_prompt, check_counts, check_variants, starting_message,
                                     summarizer_prompt)
 from simulator.errors import NotFound, PermissionDenied, ValidationError
+from simulator.files import read_limited
 from simulator.store import Store
 
 
@@ -50,10 +51,7 @@ def validate_document(data: Any, what: str) -> Experiment:
 
 async def import_file(store: Store, user: str, path: Path) -> StoredExperiment:
     """Validate completely, then insert once; a rejected file writes nothing."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ValidationError(f"cannot read {path}: {exc.strerror or exc}") from None
+    raw = read_limited(path, MAX_FILE_BYTES, str(path))
     data = decode_experiment_file(raw, path.name)
     experiment = validate_document(data, path.name)
     return await insert(store, dataclasses.replace(experiment, creator=user, duplicated_from=None))
@@ -66,18 +64,10 @@ async def insert(store: Store, experiment: Experiment) -> StoredExperiment:
     return StoredExperiment(experiment_id, experiment)
 
 
-def _object_id(reference: str) -> ObjectId | None:
-    try:
-        return ObjectId(reference)
-    except (InvalidId, TypeError):
-        return None
-
-
 async def find(store: Store, reference: str) -> StoredExperiment:
     """By id, or by exact name when exactly one experiment has it."""
-    object_id = _object_id(reference)
-    if object_id is not None:
-        document = await store.experiments.find_one({"_id": object_id})
+    if is_id(reference):
+        document = await store.experiments.find_one({"_id": ObjectId(reference)})
     else:
         matches = await store.experiments.list({"name": reference})
         if len(matches) > 1:

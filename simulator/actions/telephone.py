@@ -17,6 +17,7 @@ from bson import ObjectId
 
 from simulator.core.conversation import Status
 from simulator.errors import ValidationError
+from simulator.files import read_limited
 from simulator.protocols.telephone import published_chain
 from simulator.store import Message, Store
 
@@ -52,11 +53,9 @@ def published_files(root: Path) -> list[tuple[Path, str]]:
 
 
 def read_json(file: Path) -> object:
-    if file.stat().st_size > MAX_FILE_BYTES:
-        raise ValidationError(f"{file}: larger than {MAX_FILE_BYTES} bytes")
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(read_limited(file, MAX_FILE_BYTES, str(file)).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValidationError(f"{file}: not a JSON file ({exc})") from None
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from simulator.actions.learning_analysis import analyse, load_records
 from simulator.cli.analyze_telephone import writable_folder
 from simulator.cli.batch_commands import batch_id_of
 from simulator.config import Settings
+from simulator.cli.render import shown
 from simulator.store import connect
 
 
@@ -27,6 +27,8 @@ def fraction(value: float | None) -> str:
 
 
 async def learning_command(args, settings: Settings) -> int:
+    from simulator.actions.learning_analysis import analyse, load_records  # matplotlib: only when analysing
+
     batch_id = batch_id_of(args.batch)
     folder = writable_folder(args.output or Path("analysis") / f"iterated-learning-{batch_id}")
     async with await connect(settings) as store:
@@ -37,7 +39,7 @@ async def learning_command(args, settings: Settings) -> int:
                    "accuracy (original examples)", "invalid replies"):
         table.add_column(column)
     for s in result.shares:
-        table.add_row(s.filter, str(s.generation), str(s.chains), str(s.valid), fraction(s.biased_share),
+        table.add_row(shown(s.filter), str(s.generation), str(s.chains), str(s.valid), fraction(s.biased_share),
                       fraction(s.accuracy_truth), fraction(s.accuracy_examples), str(s.invalid))
     console = Console()
     console.print(table)

@@ -8,9 +8,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from simulator.actions.telephone_analysis import analyse, load_chains
 from simulator.cli.batch_commands import batch_id_of
 from simulator.config import Settings
+from simulator.cli.render import shown
+from simulator.cli.values import whole
 from simulator.errors import ValidationError
 from simulator.store import connect
 
@@ -22,7 +23,7 @@ def register(analyses: argparse._SubParsersAction) -> None:
     p.add_argument("batch", nargs="?", help="a telephone batch id")
     p.add_argument("--model", help="model spec, e.g. ollama/smollm2:135m or published/gpt-4o")
     p.add_argument("--instruction", help="rephrase, inspiration, continue, or an imported chain's instruction")
-    p.add_argument("--intermediate", type=int, default=10,
+    p.add_argument("--intermediate", type=whole(1, 100_000), default=10,
                    help="the intermediate generation whose attractor is also computed (default 10)")
     p.add_argument("-o", "--output", type=Path, help="folder for the CSV files and figures (default analysis/...)")
     p.set_defaults(handler=telephone_command)
@@ -51,6 +52,8 @@ async def telephone_command(args, settings: Settings) -> int:
         raise ValidationError("give a batch id, or both --model and --instruction")
     if args.intermediate < 1:
         raise ValidationError(f"--intermediate must be at least 1, got {args.intermediate}")
+    from simulator.actions.telephone_analysis import analyse, load_chains  # matplotlib: only when analysing
+
     folder = output_folder(args)
     async with await connect(settings) as store:
         chains = await load_chains(store, batch_id=batch_id_of(args.batch) if args.batch else None,
@@ -62,7 +65,7 @@ async def telephone_command(args, settings: Settings) -> int:
         table.add_column(column, justify="right" if column in ("position", "strength", "slope", "p") else "left")
     for row in result.rows:
         r = row.result
-        table.add_row(row.model, row.instruction, row.metric, str(row.generation), str(row.chains),
+        table.add_row(shown(row.model), shown(row.instruction), row.metric, str(row.generation), str(row.chains),
                       f"{r.position:.3g}", f"{r.strength:.3f}", f"{r.slope:.3f}", f"{r.p_value:.3g}")
     console.print(table)
     csvs = sum(f.suffix == ".csv" for f in result.files)

@@ -9,7 +9,6 @@ import time
 import uuid
 
 from bson import ObjectId
-from bson.errors import InvalidId
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,10 +21,14 @@ from simulator.cli.conversation_commands import experiment_for
 from simulator.config import Settings
 from simulator.engine.context import VIEWS
 from simulator.engine.selection import METHODS
-from simulator.errors import NotFound, ValidationError
+from simulator.errors import ValidationError
 from simulator.llm.factory import CallMode, ModelSettings
 from simulator.llm.retry import RetryPolicy
 from simulator.actions.leasing import now
+from simulator.cli.render import shown
+from simulator.core.ids import parse_id
+from simulator.cli.values import (ATTEMPTS, CONCURRENCY, DAYS, MESSAGES, REPEAT, SEED, TIMEOUT, TOKENS,
+                                   WORKERS)
 from simulator.batch.ray_runner import RayWorkers
 from simulator.batch.workers import STALE, LocalWorkers, Totals, WorkerJob, default_workers, shares, watch
 from simulator.core.conversation import Status
@@ -42,26 +45,27 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--llm", action="append", default=[], help="model spec or 1-based index; repeat for several")
     p.add_argument("--max-agents", help="maximum agents per role, e.g. guard=2,prisoner=2")
     p.add_argument("--all-combinations", action="store_true", help="every count 1..max per role, not only the max")
-    p.add_argument("--messages", type=int, help="messages per conversation")
-    p.add_argument("--days", type=int, default=1, help="days per conversation (default 1)")
+    p.add_argument("--messages", type=MESSAGES, help="messages per conversation (1 to 100000)")
+    p.add_argument("--days", type=DAYS, default=1, help="days per conversation (default 1)")
     p.add_argument("--days-range", action="store_true", help="try every day count 1..DAYS")
-    p.add_argument("--repeat", type=int, default=1, help="conversations per setting (default 1)")
+    p.add_argument("--repeat", type=REPEAT, default=1, help="conversations per setting (default 1)")
     p.add_argument("--speaker", default="round_robin", choices=METHODS)
     p.add_argument("--view", default="shared", choices=VIEWS)
     p.add_argument("--variant", default="", help="variant choices, e.g. goal=yard_time")
-    p.add_argument("--seed", type=int, help="base seed of the batch (default random, stored)")
-    p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+    p.add_argument("--seed", type=SEED, help="base seed of the batch (0 to 2147483647; default random, stored)")
+    p.add_argument("--concurrency", type=CONCURRENCY, default=DEFAULT_CONCURRENCY,
                    help=f"conversations at once, and model calls at once per endpoint (default {DEFAULT_CONCURRENCY})")
-    p.add_argument("--budget-tokens", type=int, help="pause the whole batch after this many tokens")
-    p.add_argument("--attempts", type=int, default=4, help="tries per model call (default 4)")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per try (default 120)")
+    p.add_argument("--budget-tokens", type=TOKENS, help="pause the whole batch after this many tokens (at least 1)")
+    p.add_argument("--attempts", type=ATTEMPTS, default=4, help="tries per model call (1 to 100, default 4)")
+    p.add_argument("--timeout", type=TIMEOUT, default=120.0, help="seconds per try (more than 0, at most 3600; "
+                                                                    "default 120)")
     p.add_argument("--no-record", action="store_true", help="do not record calls for replay")
     add_worker_flags(p)
     p.set_defaults(handler=batch_command)
 
 
 def add_worker_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workers", type=int,
+    parser.add_argument("--workers", type=WORKERS,
                         help=f"worker processes sharing the batch (default {default_workers()} on this machine: one "
                              f"per core, at most 8)")
     parser.add_argument("--ray", metavar="ADDRESS", help="run the workers as Ray actors on this cluster "
@@ -71,10 +75,7 @@ def add_worker_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def batch_id_of(text: str | None) -> ObjectId:
-    try:
-        return ObjectId(text)
-    except (InvalidId, TypeError):
-        raise NotFound(f"{text!r} is not a batch id", "batch ids are 24 hex characters") from None
+    return parse_id(text, "batch", "`simulator batch EXPERIMENT ...` prints batch ids")
 
 
 async def batch_command(args, settings: Settings) -> int:
@@ -175,7 +176,7 @@ async def list_workers(store: Store, batch_id: ObjectId) -> int:
     for column in ("worker", "host", "pid", "started", "last seen", "running", "completed", "failed", "messages"):
         table.add_column(column)
     for w in live:
-        table.add_row(w.owner, w.host, str(w.pid), w.started_at.strftime("%H:%M:%S"),
+        table.add_row(shown(w.owner), shown(w.host), str(w.pid), w.started_at.strftime("%H:%M:%S"),
                       f"{(now() - w.last_seen).total_seconds():.0f}s ago", str(w.running), str(w.completed),
                       str(w.failed), str(w.messages))
     Console().print(table)
@@ -222,13 +223,13 @@ async def execute_here(store: Store, settings: Settings, args, batch_id: ObjectI
 async def status(store: Store, batch_id: ObjectId) -> int:
     batch, rows = await cell_table(store, batch_id)
     axes = [a for a in batch.axes if any(a in r.values for r in rows)]
-    table = Table(title=f"batch {batch_id} — {batch.title} — {derive_status([r.status for r in rows])}")
+    table = Table(title=f"batch {batch_id} — {shown(batch.title)} — {derive_status([r.status for r in rows])}")
     for column in ("#", *axes, "status", "messages", "runs", "holder", "lease", "conversation"):
         table.add_column(column.replace("_", " "), no_wrap=column == "conversation")
     for row in rows:
-        shown = [cell_value(axis, row.values.get(axis), row) for axis in axes]
-        table.add_row(str(row.n), *shown, row.status, f"{row.messages}/{row.n_messages}", str(row.runs),
-                      row.holder or "", f"{row.lease_age:.0f}s" if row.lease_age is not None else "",
+        values = [shown(cell_value(axis, row.values.get(axis), row)) for axis in axes]
+        table.add_row(str(row.n), *values, row.status, f"{row.messages}/{row.n_messages}", str(row.runs),
+                      shown(row.holder or ""), f"{row.lease_age:.0f}s" if row.lease_age is not None else "",
                       str(row.conversation_id))
     Console().print(table)
     counts: dict[str, int] = {}

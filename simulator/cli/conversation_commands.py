@@ -13,6 +13,9 @@ from simulator.actions.browse import transcript
 from simulator.actions.experiments import find as find_experiment, import_file
 from simulator.cli.export import FORMATS, render_export
 from simulator.cli.render import LiveTranscript, print_conversation
+from simulator.cli.render import shown
+from simulator.cli.values import ATTEMPTS, CONCURRENCY, SECONDS, TIMEOUT
+from simulator.core.safe_text import visible
 from simulator.config import Settings
 from simulator.errors import ValidationError
 from simulator.llm.factory import CallMode, ModelSettings
@@ -21,12 +24,14 @@ from simulator.store import Status, Store, connect
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--attempts", type=int, default=4, help="tries per model call (default 4)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per try (default 120)")
-    parser.add_argument("--concurrency", type=int, default=4, help="model calls at once per endpoint (default 4)")
+    parser.add_argument("--attempts", type=ATTEMPTS, default=4, help="tries per model call (1 to 100, default 4)")
+    parser.add_argument("--timeout", type=TIMEOUT, default=120.0,
+                        help="seconds per try (more than 0, at most 3600; default 120)")
+    parser.add_argument("--concurrency", type=CONCURRENCY, default=4,
+                        help="model calls at once per endpoint (1 to 1024, default 4)")
     parser.add_argument("--replay", action="store_true", help="answer from recorded calls only, no model server")
     parser.add_argument("--no-record", action="store_true", help="do not record calls for later replay")
-    parser.add_argument("--wall-clock", type=float, help="pause (resumably) after this many seconds")
+    parser.add_argument("--wall-clock", type=SECONDS, help="pause (resumably) after this many seconds (more than 0)")
 
 
 def model_settings(args: argparse.Namespace) -> ModelSettings:
@@ -84,10 +89,10 @@ async def run_and_report(store: Store, settings: Settings, args, cid, console: C
     outcome = await actions.run(store, settings, cid, options, observer=observer, chooser=chooser,
                                 wall_clock=args.wall_clock, force=getattr(args, "force", False))
     tokens = options.meter.prompt_tokens + options.meter.completion_tokens
-    console.print(f"{outcome.status.value}: {outcome.reason} — {outcome.messages} messages stored, "
+    console.print(f"{outcome.status.value}: {shown(outcome.reason)} — {outcome.messages} messages stored, "
                   f"{tokens} tokens this run. Conversation {cid}", highlight=False)
     if outcome.status is Status.FAILED:
-        print(f"error: conversation {cid} failed: {outcome.reason} (resume with: simulator resume {cid})",
+        print(f"error: conversation {cid} failed: {visible(outcome.reason)} (resume with: simulator resume {cid})",
               file=sys.stderr)
         return 1
     if outcome.status is Status.STOPPED:

@@ -12,8 +12,11 @@ from rich.table import Table
 from simulator.actions import experiments as actions
 from simulator.core.assignments import parse_assignments
 from simulator.config import Settings
-from simulator.core.experiment_file import decode_experiment_file, encode_experiment
+from simulator.cli.render import shown
+from simulator.core.safe_text import visible
+from simulator.core.experiment_file import MAX_FILE_BYTES, decode_experiment_file, encode_experiment
 from simulator.errors import ValidationError
+from simulator.files import read_limited
 from simulator.store import connect
 
 
@@ -71,7 +74,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 async def import_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
         stored = await actions.import_file(store, settings.user, args.file)
-    print(f"imported {stored.experiment.name!r} as {stored.id}")
+    print(visible(f"imported {stored.experiment.name!r} as {stored.id}"))
     return 0
 
 
@@ -80,7 +83,7 @@ async def export_command(args, settings: Settings) -> int:
         raise ValidationError(f"{args.output}: use a .yaml, .yml or .json file name")
     async with await connect(settings) as store:
         stored = await actions.export_file(store, args.experiment, args.output)
-    print(f"exported {stored.experiment.name!r} to {args.output}")
+    print(visible(f"exported {stored.experiment.name!r} to {args.output}"))
     return 0
 
 
@@ -94,10 +97,10 @@ async def list_command(args, settings: Settings) -> int:
     for column in ("name", "creator", "created", "★", "roles", "models"):
         table.add_column(column)
     for doc in documents:
-        table.add_row(str(doc["_id"]), doc["name"], doc.get("creator", ""),
+        table.add_row(str(doc["_id"]), shown(doc["name"]), shown(doc.get("creator", "")),
                       doc["created_at"].strftime("%Y-%m-%d %H:%M"), "★" if doc.get("favourite") else "",
-                      ", ".join(r["name"] for r in doc.get("roles", [])),
-                      ", ".join(sorted({l["model"] for l in doc.get("llms", [])})))
+                      shown(", ".join(r["name"] for r in doc.get("roles", []))),
+                      shown(", ".join(sorted({l["model"] for l in doc.get("llms", [])}))))
     Console().print(table)
     print(f"{len(documents)} experiment(s)")
     return 0
@@ -107,8 +110,8 @@ async def show_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
         stored = await actions.find(store, args.experiment)
     e = stored.experiment
-    print(f"# {stored.id} by {e.creator or '?'}" + (f", duplicated from {e.duplicated_from}" if e.duplicated_from
-                                                   else ""))
+    print(visible(f"# {stored.id} by {e.creator or '?'}" + (f", duplicated from {e.duplicated_from}"
+                                                           if e.duplicated_from else "")))
     sys.stdout.write(encode_experiment(e.to_document(), "show.yaml"))
     return 0
 
@@ -116,21 +119,21 @@ async def show_command(args, settings: Settings) -> int:
 async def duplicate_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
         copy = await actions.duplicate(store, settings.user, args.experiment, name=args.name)
-    print(f"duplicated as {copy.experiment.name!r} ({copy.id}), owned by {settings.user}")
+    print(visible(f"duplicated as {copy.experiment.name!r} ({copy.id}), owned by {settings.user}"))
     return 0
 
 
 async def favourite_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
         stored = await actions.set_favourite(store, settings.user, args.experiment, not args.off)
-    print(f"{stored.experiment.name!r}: favourite {'off' if args.off else 'on'}")
+    print(visible(f"{stored.experiment.name!r}: favourite {'off' if args.off else 'on'}"))
     return 0
 
 
 async def note_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
         stored = await actions.set_note(store, settings.user, args.experiment, args.text)
-    print(f"{stored.experiment.name!r}: note saved")
+    print(visible(f"{stored.experiment.name!r}: note saved"))
     return 0
 
 
@@ -143,7 +146,7 @@ async def delete_command(args, settings: Settings) -> int:
             print("not deleted")
             return 1
         deleted = await actions.delete(store, settings.user, str(stored.id))
-    print(f"deleted {stored.experiment.name!r}: {deleted.conversations} conversations, {deleted.messages} messages, "
+    print(visible(f"deleted {stored.experiment.name!r}: ") + f"{deleted.conversations} conversations, {deleted.messages} messages, "
           f"{deleted.summaries} summaries")
     return 0
 
@@ -160,12 +163,13 @@ async def prompts_command(args, settings: Settings) -> int:
     variants = parse_assignments(args.variant, "--variant") if args.variant.strip() else {}
     if args.experiment.lower().endswith((".yaml", ".yml", ".json")) and Path(args.experiment).is_file():
         path = Path(args.experiment)
-        experiment = actions.validate_document(decode_experiment_file(path.read_bytes(), path.name), path.name)
+        raw = read_limited(path, MAX_FILE_BYTES, str(path))
+        experiment = actions.validate_document(decode_experiment_file(raw, path.name), path.name)
     else:
         async with await connect(settings) as store:
             experiment = (await actions.find(store, args.experiment)).experiment
     console = Console()
     for heading, text in actions.rendered_prompts(experiment, counts, variants):
-        console.rule(f"[bold]{heading}")
-        console.print(text, markup=False, highlight=False)
+        console.rule(f"[bold]{shown(heading)}")
+        console.print(visible(text), markup=False, highlight=False)
     return 0

@@ -14,6 +14,8 @@ from simulator import __version__, aio
 from simulator.cli import (analyze_commands, batch_commands, conversation_commands, db_commands,
                            experiment_commands, models_commands, protocol_commands)
 from simulator.cli import label_commands, score_commands
+from simulator.cli import explore_commands
+from simulator.cli.values import Parser
 from simulator.config import load_settings
 from simulator.errors import SimulatorError
 from simulator.logs import get_logger, setup_logging
@@ -23,10 +25,11 @@ log = get_logger("cli")
 COMMAND_MODULES = [db_commands, models_commands, experiment_commands, protocol_commands, conversation_commands,
                    batch_commands, analyze_commands]
 COMMAND_MODULES += [score_commands, label_commands]
+COMMAND_MODULES += [explore_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="simulator",
         description="Design, run and analyse conversations between LLM agents, stored in MongoDB.",
     )

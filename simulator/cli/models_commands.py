@@ -8,7 +8,9 @@ from rich.console import Console
 from rich.table import Table
 
 from simulator.cli.progress import PullProgressBar
-from simulator.config import DEFAULT_OPENAI_BASE_URL, Settings
+from simulator.cli.render import shown
+from simulator.cli.values import ATTEMPTS, SEED, TIMEOUT, number, whole
+from simulator.config import DEFAULT_OPENAI_BASE_URL, Settings, describe_url
 from simulator.llm.factory import CallMode, ModelSettings, build_chat_model
 from simulator.llm.ollama_provider import OllamaChatModel
 from simulator.llm.retry import RetryPolicy
@@ -24,29 +26,30 @@ def register(commands: argparse._SubParsersAction) -> None:
     chat.add_argument("model", help="model spec, e.g. ollama/sim-tiny or openai/gpt-4o-mini")
     chat.add_argument("text", help="the user message")
     chat.add_argument("--system", help="a system prompt")
-    chat.add_argument("--temperature", type=float)
-    chat.add_argument("--top-p", type=float)
-    chat.add_argument("--top-k", type=int)
-    chat.add_argument("--seed", type=int)
-    chat.add_argument("--max-tokens", type=int)
-    chat.add_argument("--attempts", type=int, default=3, help="tries before giving up (default 3)")
-    chat.add_argument("--timeout", type=float, default=60.0, help="seconds per try (default 60)")
+    chat.add_argument("--temperature", type=number(0, 2), help="0 to 2")
+    chat.add_argument("--top-p", type=number(0, 1, low_open=True), help="more than 0, at most 1")
+    chat.add_argument("--top-k", type=whole(1, 1000), help="1 to 1000")
+    chat.add_argument("--seed", type=SEED, help="0 to 2147483647")
+    chat.add_argument("--max-tokens", type=whole(1, 100_000), help="1 to 100000")
+    chat.add_argument("--attempts", type=ATTEMPTS, default=3, help="tries before giving up (1 to 100, default 3)")
+    chat.add_argument("--timeout", type=TIMEOUT, default=60.0, help="seconds per try (more than 0; default 60)")
     chat.set_defaults(handler=chat_command)
 
 
 async def list_command(args: argparse.Namespace, settings: Settings) -> int:
     console = Console()
     models = await OllamaChatModel("", settings.ollama_host).list_models()
-    table = Table(title=f"Ollama at {settings.ollama_host}")
+    table = Table(title=f"Ollama at {shown(describe_url(settings.ollama_host))}")
     for column in ("spec", "size", "parameters", "digest"):
         table.add_column(column)
     for model in models:
-        table.add_row(f"ollama/{model['name']}", f"{model['size'] / 1e6:.1f} MB", model["parameters"] or "",
+        table.add_row(shown(f"ollama/{model['name']}"), f"{model['size'] / 1e6:.1f} MB", shown(model["parameters"] or ""),
                       (model["digest"] or "")[:12])
     console.print(table)
     if settings.openai_api_key or settings.openai_base_url:
         key = "API key set" if settings.openai_api_key else "no API key"
-        console.print(f"OpenAI: configured ({settings.openai_base_url or DEFAULT_OPENAI_BASE_URL}, {key})")
+        console.print(f"OpenAI: configured ({shown(describe_url(settings.openai_base_url or DEFAULT_OPENAI_BASE_URL))}, "
+                      f"{key})")
     else:
         console.print("OpenAI: not configured (set OPENAI_API_KEY, or OPENAI_BASE_URL for a compatible server)")
     return 0

@@ -23,7 +23,9 @@ from simulator.core.assignments import parse_assignments
 from simulator.cli.batch_commands import add_worker_flags, execute
 from simulator.cli.conversation_commands import add_model_options, experiment_for, run_and_report
 from simulator.config import Settings
+from simulator.cli.values import DOLLARS, REPEAT, SEED, TOKENS, number, whole
 from simulator.core.run_spec import StopSettings
+from simulator.core.safe_text import visible
 from simulator.errors import ValidationError
 from simulator.protocols import PROTOCOLS, Option, Protocol
 from simulator.protocols.base import Common
@@ -63,7 +65,7 @@ def add_flag(parser: argparse.ArgumentParser, option: Option, required: bool) ->
     elif option.kind == "texts":
         kwargs.update(nargs="+", action="append" if option.repeatable else "store")
     else:
-        kwargs["type"] = PARSERS[option.kind]
+        kwargs["type"] = flag_type(option)
         if option.kind == "choice":
             kwargs["choices"] = option.choices
         if option.repeatable:
@@ -71,7 +73,15 @@ def add_flag(parser: argparse.ArgumentParser, option: Option, required: bool) ->
     parser.add_argument(option.cli_flag, **kwargs)
 
 
-PARSERS = {"int": int, "float": float, "text": str, "choice": str, "counts": str, "pairs": str}
+def flag_type(option: Option):
+    """The strict parser of an option's kind and range (whole numbers in ASCII digits, finite numbers)."""
+    low = option.low if option.low is not None else -10**12
+    high = option.high if option.high is not None else 10**12
+    if option.kind == "int":
+        return whole(int(low), int(high))
+    if option.kind == "float":
+        return number(low, high)
+    return str
 
 
 def value_of(option: Option, raw: Any) -> Any:
@@ -85,12 +95,13 @@ def value_of(option: Option, raw: Any) -> Any:
 
 
 def add_common_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, help="seed for names, speaker order and sampling (default random, stored)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs with different seeds, as a batch (default 1)")
+    parser.add_argument("--seed", type=SEED, help="seed for names, speaker order and sampling (0 to 2147483647; "
+                                                   "default random, stored)")
+    parser.add_argument("--repeat", type=REPEAT, default=1, help="runs with different seeds, as a batch (default 1)")
     parser.add_argument("--stop-keyword", help="stop when a message contains this (e.g. ^C^C)")
     parser.add_argument("--detect-cycles", action="store_true", help="stop when the last messages repeat in a cycle")
-    parser.add_argument("--budget-tokens", type=int, help="stop a conversation after this many tokens")
-    parser.add_argument("--budget-cost", type=float, help="stop a conversation after this many dollars")
+    parser.add_argument("--budget-tokens", type=TOKENS, help="stop a conversation after this many tokens (at least 1)")
+    parser.add_argument("--budget-cost", type=DOLLARS, help="stop a conversation after this many dollars (more than 0)")
 
 
 async def telephone_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -127,7 +138,8 @@ async def protocol_command(protocol: Protocol, args: argparse.Namespace, setting
             cid = await actions.create(store, settings.user, stored, plan.base)
             conversation = await store.conversations.get(cid)
             labels = ", ".join(dict.fromkeys(l.label() for l in conversation.spec.llms))
-            console.print(f"conversation {cid} ({conversation.title}, {labels})", highlight=False, markup=False)
+            console.print(visible(f"conversation {cid} ({conversation.title}, {labels})"), highlight=False,
+                          markup=False)
             return await run_and_report(store, settings, args, cid, console)
         planned = await create_batch(store, settings.user, stored, plan)
         print(f"batch {planned.id}: {planned.cells} conversations, about {planned.estimated_calls} model calls",

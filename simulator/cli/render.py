@@ -16,9 +16,15 @@ from rich.panel import Panel
 from simulator import protocols
 from simulator.actions.browse import Transcript
 from simulator.core.conversation import Conversation
+from simulator.core.safe_text import visible
 from simulator.engine.state import Turn
 
 PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta")
+
+
+def shown(text: object) -> str:
+    """Data inside rich markup: its own brackets escaped, control characters made visible."""
+    return escape(visible(str(text)))
 
 
 def role_colours(roles: Iterable[str]) -> dict[str, str]:
@@ -55,8 +61,8 @@ def header(conversation: Conversation) -> str:
                  f"{spec.option('speaker_selection')}")
     else:
         shape = f"{spec.protocol} · up to {spec.n_messages} messages"
-    return (f"[bold]{escape(conversation.title)}[/bold]  conversation {conversation.id}  "
-            f"[dim]{escape(models)} · {escape(agents)} · {shape} · by {escape(conversation.creator or '?')} · "
+    return (f"[bold]{shown(conversation.title)}[/bold]  conversation {conversation.id}  "
+            f"[dim]{shown(models)} · {shown(agents)} · {shown(shape)} · by {shown(conversation.creator or '?')} · "
             f"status {conversation.status.value}[/dim]")
 
 
@@ -74,10 +80,10 @@ class LiveTranscript:
         if heading != self.section_shown:
             self.section_shown = heading
             if heading and (self.conversation.spec.option("days", 1) > 1 or turn.round is not None):
-                self.console.rule(f"[bold]{heading}")
+                self.console.rule(f"[bold]{shown(heading)}")
         print_turn(self.console, turn.index, turn.speaker, turn.content, self.colours.of(turn.speaker, turn.role))
         if note:
-            self.console.print(f"[dim]   ({escape(note)})[/dim]")
+            self.console.print(f"[dim]   ({shown(note)})[/dim]")
 
     def on_summary(self, day: int, content: str) -> None:
         print_summary(self.console, day, content)
@@ -85,7 +91,7 @@ class LiveTranscript:
 
 def print_turn(console: Console, index: int, speaker: str, content: str, colour: str,
                scores: Mapping[str, float] | None = None) -> None:
-    console.print(f"[dim]{index:>3}[/dim] [bold {colour}]{escape(speaker)}[/bold {colour}]: {escape(content)}"
+    console.print(f"[dim]{index:>3}[/dim] [bold {colour}]{shown(speaker)}[/bold {colour}]: {shown(content)}"
                   + (f"  [dim]\\[{escape(score_text(scores))}][/dim]" if scores else ""), highlight=False)
 
 
@@ -95,7 +101,7 @@ def score_text(scores: Mapping[str, float]) -> str:
 
 
 def print_summary(console: Console, day: int, content: str) -> None:
-    console.print(Panel(escape(content), title=f"Summary of day {day + 1}", border_style="dim", expand=False))
+    console.print(Panel(shown(content), title=f"Summary of day {day + 1}", border_style="dim", expand=False))
 
 
 def print_messages(console: Console, shown: Transcript, messages: list, continued_from: str | None = None,
@@ -112,7 +118,7 @@ def print_messages(console: Console, shown: Transcript, messages: list, continue
         heading = section(conversation, message.day, message.round)
         if heading != current:
             if heading:
-                console.rule(f"[bold]{heading}" + (" (continued)" if i == 0 and heading == continued_from else ""))
+                console.rule(f"[bold]{shown(heading)}" + (" (continued)" if i == 0 and heading == continued_from else ""))
             current = heading
         print_turn(console, message.index, message.speaker, message.content,
                    colours.of(message.speaker, message.role), (scores or {}).get(message.index))
@@ -123,13 +129,13 @@ def print_messages(console: Console, shown: Transcript, messages: list, continue
 def print_opening(console: Console, conversation: Conversation) -> None:
     console.print(header(conversation), highlight=False)
     if conversation.prepared.starting_message:
-        console.print(Panel(escape(conversation.prepared.starting_message), title="Starting message",
+        console.print(Panel(shown(conversation.prepared.starting_message), title="Starting message",
                             border_style="dim"))
 
 
 def print_ending(console: Console, conversation: Conversation) -> None:
     if conversation.ending:
-        console.print(f"[dim]{conversation.status.value}: {escape(conversation.ending)}[/dim]", highlight=False)
+        console.print(f"[dim]{conversation.status.value}: {shown(conversation.ending)}[/dim]", highlight=False)
 
 
 def print_conversation(console: Console, shown: Transcript) -> None:
@@ -142,21 +148,21 @@ def transcript_lines(shown: Transcript) -> Iterator[str]:
     """The plain-text export: title, starting message, sections, turns and summaries."""
     conversation = shown.conversation
     by_day = {s["day"]: s["content"] for s in shown.summaries}
-    yield f"# {conversation.title} — conversation {conversation.id}"
+    yield f"# {visible(conversation.title)} — conversation {conversation.id}"
     yield ""
     if conversation.prepared.starting_message:
-        yield conversation.prepared.starting_message
+        yield visible(conversation.prepared.starting_message)
         yield ""
     current, day = None, None
     for m in shown.messages:
         heading = section(conversation, m.day, m.round)
         if heading != current:
             if day is not None and day in by_day and m.day != day:
-                yield from ("", f"[Summary of day {day + 1}] {by_day[day]}")
+                yield from ("", f"[Summary of day {day + 1}] {visible(by_day[day])}")
             current = heading
             if heading:
                 yield from ("", f"== {heading} ==")
         day = m.day
-        yield f"{m.speaker}: {m.content}"
+        yield f"{visible(m.speaker)}: {visible(m.content)}"
     if day is not None and day in by_day:
-        yield from ("", f"[Summary of day {day + 1}] {by_day[day]}")
+        yield from ("", f"[Summary of day {day + 1}] {visible(by_day[day])}")

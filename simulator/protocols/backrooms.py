@@ -36,6 +36,7 @@ from simulator.engine.selection import ManualChooser, RoundRobin
 from simulator.engine.state import ConversationState, Turn
 from simulator.engine.stops import Keyword, MessageBudget
 from simulator.errors import ValidationError
+from simulator.files import read_limited
 from simulator.llm.types import ChatMessage, ChatModel
 from simulator.logs import log_dir
 from simulator.protocols.base import MAX_TOKENS, TEMPERATURE, Common, EngineParts, Option, Protocol, room_llms
@@ -112,14 +113,10 @@ def read_template(name: str | None, path: str | None) -> tuple[str, list[dict[st
     """(template name, participants) from a shipped name or a file."""
     if path:
         file = Path(path).expanduser()
-        if not file.is_file():
-            raise ValidationError(f"--template-file {path}: not a file")
-        if file.stat().st_size > MAX_TEMPLATE_BYTES:
-            raise ValidationError(f"--template-file {path}: larger than {MAX_TEMPLATE_BYTES} bytes")
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"--template-file {path}: cannot read it ({exc})") from None
+            text = read_limited(file, MAX_TEMPLATE_BYTES, f"--template-file {path}").decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError(f"--template-file {path}: not UTF-8 text") from None
         return file.stem, parse_template(text, file.name)
     if not name:
         raise ValidationError("give --template NAME or --template-file PATH",

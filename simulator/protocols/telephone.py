@@ -33,6 +33,7 @@ from simulator.engine.selection import ManualChooser, RoundRobin
 from simulator.engine.state import ConversationState
 from simulator.engine.stops import MessageBudget
 from simulator.errors import ValidationError
+from simulator.files import read_limited
 from simulator.llm.types import ChatMessage, ChatModel
 from simulator.protocols.base import MAX_TOKENS, TEMPERATURE, Common, EngineParts, Option, Protocol, room_llms
 
@@ -50,13 +51,9 @@ def read_texts(path: str | None) -> list[dict[str, str]]:
     """Initial texts, each {id, text}: the shipped ten, or a YAML/JSON list of your own."""
     file = Path(path).expanduser() if path else FOLDER / "texts.yaml"
     where = f"--texts {path}" if path else str(file)
-    if not file.is_file():
-        raise ValidationError(f"{where}: not a file")
-    if file.stat().st_size > MAX_TEXTS_BYTES:
-        raise ValidationError(f"{where}: larger than {MAX_TEXTS_BYTES} bytes")
     try:
-        items = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        items = yaml.safe_load(read_limited(file, MAX_TEXTS_BYTES, where).decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ValidationError(f"{where}: cannot read it as YAML or JSON ({str(exc).splitlines()[0]})") from None
     if not isinstance(items, list) or not items:
         raise ValidationError(f"{where}: expected a list of {{id, text}}")

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 from bson import ObjectId
-from rich.markup import escape
 
 from simulator.actions import browse
 from simulator.actions import experiments as actions
@@ -15,6 +14,8 @@ from simulator.cli.menus import analysis, design, perform
 from simulator.cli.menus.conversations import browse_conversations
 from simulator.cli.menus.filters import choose_filters
 from simulator.cli.menus.session import Session
+from simulator.cli.render import shown
+from simulator.core.safe_text import visible
 from simulator.cli.menus.ui import BACK, Option
 from simulator.errors import ValidationError
 
@@ -54,11 +55,11 @@ def describe(session: Session, stored: actions.StoredExperiment, conversations: 
     e = stored.experiment
     source = f", duplicated from {e.duplicated_from}" if e.duplicated_from else ""
     session.console.print(
-        f"[bold]{'★ ' if e.favourite else ''}{escape(e.name)}[/bold]  [dim]{stored.id} by {escape(e.creator or '?')}"
-        f"{source} · roles {escape(', '.join(e.role_names))} · "
-        f"{escape(', '.join(l.label() for l in e.llms))} · {conversations} conversation(s)[/dim]", highlight=False)
+        f"[bold]{'★ ' if e.favourite else ''}{shown(e.name)}[/bold]  [dim]{stored.id} by {shown(e.creator or '?')}"
+        f"{shown(source)} · roles {shown(', '.join(e.role_names))} · "
+        f"{shown(', '.join(l.label() for l in e.llms))} · {conversations} conversation(s)[/dim]", highlight=False)
     if e.note:
-        session.console.print(f"[dim]note: {escape(e.note)}[/dim]", highlight=False)
+        session.console.print(f"[dim]note: {shown(e.note)}[/dim]", highlight=False)
 
 
 async def experiment_menu(session: Session, experiment_id: ObjectId) -> None:
@@ -162,10 +163,10 @@ async def show_prompts(session: Session, stored: actions.StoredExperiment) -> No
         if choice is None:
             return
         variants[name] = choice
-    ok, shown = await ui.attempt(_rendered(e, counts, variants))
-    for heading, text in shown or []:
-        session.console.rule(f"[bold]{escape(heading)}")
-        session.console.print(text, markup=False, highlight=False)
+    ok, rendered = await ui.attempt(_rendered(e, counts, variants))
+    for heading, text in rendered or []:
+        session.console.rule(f"[bold]{shown(heading)}")
+        session.console.print(visible(text), markup=False, highlight=False)
 
 
 async def _rendered(experiment, counts, variants):

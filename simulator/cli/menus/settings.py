@@ -6,6 +6,8 @@ import dataclasses
 
 from rich.table import Table
 
+from simulator.cli.render import shown
+
 from simulator.actions.session import server_databases
 from simulator.cli import login
 from simulator.cli.menus.session import Session
@@ -22,7 +24,7 @@ def show(session: Session) -> None:
                         ("database", s.db_name), ("you are", s.user), ("Ollama", s.ollama_host),
                         ("OpenAI", "configured" if s.openai_api_key or s.openai_base_url else "not configured"),
                         (".env", str(session.dotenv_path)), ("logs", str(log_dir() / "simulator.log"))):
-        table.add_row(name, value)
+        table.add_row(name, shown(value))
     session.console.print(table)
 
 

@@ -6,6 +6,9 @@ are checked as they are typed (questionary keeps the text and shows the problem)
 invalid answer never loses what was typed. Errors from an action are shown on one line;
 unexpected ones also go to the log with their traceback.
 
+Every question, choice and line shown passes `visible()`: a name holding an ESC sequence or
+a direction override is shown as its escape, never sent raw to the terminal.
+
 Prompts read from the current prompt_toolkit app session, so tests drive them through
 `create_pipe_input()`; `before_prompt` lets a test see each question as it is asked.
 """
@@ -21,6 +24,7 @@ from questionary import Choice
 from rich.console import Console
 from rich.markup import escape
 
+from simulator.core.safe_text import visible
 from simulator.errors import SimulatorError
 from simulator.logs import get_logger, log_dir
 
@@ -92,7 +96,8 @@ class Ui:
 
     async def select(self, message: str, options: Sequence[Option], default: Any = None) -> Any:
         """The chosen option's value; None on Esc, Ctrl-C or a `Back` option."""
-        choices = [Choice(o.title, value=o.value) for o in options]
+        message = visible(message)
+        choices = [Choice(visible(o.title), value=o.value) for o in options]
         initial = next((c for c in choices if c.value == default), None) if default is not None else None
         question = questionary.select(message, choices=choices, default=initial, use_search_filter=True,
                                       use_jk_keys=False, instruction="(arrows or type to filter; Esc: back)")
@@ -103,6 +108,7 @@ class Ui:
                    multiline: bool = False, instruction: str | None = None) -> str | None:
         if multiline and instruction is None:
             instruction = "(Enter: new line; Ctrl-D or Alt+Enter: done; Esc: back)"
+        message = visible(message)
         question = questionary.text(message, default=default, validate=_checker(check), multiline=multiline,
                                     instruction=instruction)
         return await self.ask(question, message, multiline=multiline)
@@ -114,14 +120,17 @@ class Ui:
         return None if answer is None else parse(answer)
 
     async def password(self, message: str) -> str | None:
+        message = visible(message)
         return await self.ask(questionary.password(message), message)
 
     async def confirm(self, message: str, default: bool = False) -> bool | None:
+        message = visible(message)
         return await self.ask(questionary.confirm(message, default=default), message)
 
     async def checkbox(self, message: str, options: Iterable[tuple[str, Any, bool]], *,
                        at_least_one: bool = False) -> list[Any] | None:
-        choices = [Choice(title, value=value, checked=checked) for title, value, checked in options]
+        message = visible(message)
+        choices = [Choice(visible(title), value=value, checked=checked) for title, value, checked in options]
 
         def validate(chosen: list[Any]) -> bool | str:
             return True if chosen or not at_least_one else "choose at least one (space toggles)"
@@ -133,12 +142,12 @@ class Ui:
     # --- telling ----------------------------------------------------------------------------
 
     def say(self, text: str, style: str | None = None) -> None:
-        self.console.print(escape(text), style=style, highlight=False)
+        self.console.print(escape(visible(text)), style=style, highlight=False)
 
     def error(self, exc: BaseException) -> None:
         """One line on screen; a bug's traceback goes to the log, never to the screen."""
         if isinstance(exc, SimulatorError):
-            self.console.print(f"[red]error:[/red] {escape(exc.one_line())}", highlight=False)
+            self.console.print(f"[red]error:[/red] {escape(visible(exc.one_line()))}", highlight=False)
             return
         log.error("unexpected error in the menus", exc_info=(type(exc), exc, exc.__traceback__))
         path = log_dir() / "simulator.log"

@@ -1,0 +1,73 @@
+"""Conversations: the filterable list, a transcript (with its protocol's own view where it has
+one), the live updates of a running one, and its exports."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from simulator import protocols
+from simulator.actions.browse import Filters, Transcript, filter_values, list_conversations, transcript
+from simulator.actions.scoring import message_scores
+from simulator.cli.export import FORMATS, render_export
+from simulator.errors import NotFound
+from simulator.protocols import PROTOCOLS
+from simulator.web import live
+from simulator.web.chain import chain_view
+from simulator.web.params import flag, path_id, store_of, text_param
+from simulator.web.templating import page
+from simulator.web.transcript import entries, legend, side_by_side
+
+STATUSES = ("pending", "running", "completed", "failed", "stopped")
+MEDIA_TYPES = {"txt": "text/plain", "jsonl": "application/x-ndjson", "csv": "text/csv", "json": "application/json"}
+
+
+async def conversations_list(request: Request) -> Response:
+    store = store_of(request)
+    filters = Filters(creator=text_param(request, "creator") or None, model=text_param(request, "model") or None,
+                      favourite=True if flag(request, "favourites") else None)
+    protocol, status = text_param(request, "protocol"), text_param(request, "status")
+    rows = [r for r in await list_conversations(store, filters)
+            if (not protocol or r.protocol == protocol) and (not status or r.status == status)]
+    creators, models = await filter_values(store, conversations=True)
+    return page(request, "conversations.html", rows=rows, creators=creators, models=models, protocols=PROTOCOLS,
+                statuses=STATUSES, filters={"creator": filters.creator or "", "model": filters.model or "",
+                                            "favourites": bool(filters.favourite), "protocol": protocol,
+                                            "status": status})
+
+
+async def conversation_page(request: Request) -> Response:
+    store = store_of(request)
+    shown = await transcript(store, path_id(request))
+    conversation = shown.conversation
+    summaries = {s["day"]: s["content"] for s in shown.summaries}
+    listed = entries(conversation, shown.messages, summaries=summaries,
+                     scores=await message_scores(store, conversation.id))
+    protocol = conversation.spec.protocol
+    view = text_param(request, "view") or {"backrooms": "side", "telephone": "chain"}.get(protocol, "linear")
+    extra = {}
+    if view == "side" and protocol == "backrooms":
+        extra["rounds"] = side_by_side(listed, [a.name for a in conversation.agents])
+    elif view == "chain" and protocol == "telephone":
+        extra["chain"] = await asyncio.to_thread(chain_view, conversation, shown.messages)
+    else:
+        view = "linear"
+    return page(request, "conversation.html", c=conversation, entries=listed, legend=legend(conversation),
+                protocol=protocols.get(protocol), view=view, formats=FORMATS, stream=live.conversation_url(shown),
+                **extra)
+
+
+async def conversation_events(request: Request) -> Response:
+    return await live.conversation_stream(request, path_id(request))
+
+
+async def conversation_export(request: Request) -> Response:
+    fmt = request.path_params["format"]
+    if fmt not in FORMATS:
+        raise NotFound(f"no export format {fmt!r}", f"formats: {', '.join(FORMATS)}")
+    shown: Transcript = await transcript(store_of(request), path_id(request))
+    name = f"conversation-{shown.conversation.id}.{fmt}"
+    return Response(render_export(fmt, shown), media_type=f"{MEDIA_TYPES[fmt]}; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{name}"'})
