@@ -37,6 +37,7 @@ demo: services
 
 test: build
 	@command -v tmux >/dev/null || (echo "installing tmux for the terminal test" && apt-get update -qq && apt-get install -y -qq tmux)
+	@test -x /usr/bin/chromium || (echo "installing Debian's chromium for the browser tests" && apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/python -m pytest
 
 clean: services-down
