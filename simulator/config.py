@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -15,6 +16,7 @@ from urllib.parse import quote_plus, urlsplit
 
 from dotenv import dotenv_values
 
+from simulator.core.safe_text import NAME_UNSAFE
 from simulator.errors import ConfigError
 
 DEFAULT_MONGODB_URI = "mongodb://127.0.0.1:27017"
@@ -68,26 +70,66 @@ def build_mongodb_uri(env: Mapping[str, str]) -> str:
 
 
 def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
+    """Every setting checked here, so a malformed one is one line on every command, not a traceback."""
     values = dict(env) if env is not None else read_env(dotenv_path)
-    timeout = values.get("DB_TIMEOUT_MS", "5000")
-    if not timeout.isdigit() or int(timeout) == 0:
-        raise ConfigError(f"DB_TIMEOUT_MS must be a positive whole number of milliseconds, got {timeout!r}")
+    timeout = _whole(values.get("DB_TIMEOUT_MS", "5000"), "DB_TIMEOUT_MS", 1, 600_000, "milliseconds")
     writes = values.get("DB_WRITE_CONCURRENCY", "").strip()
-    if writes and (not writes.isdigit() or int(writes) == 0):
-        raise ConfigError(f"DB_WRITE_CONCURRENCY must be a positive whole number, got {writes!r}")
-    ollama_host = values.get("OLLAMA_HOST", "").strip() or DEFAULT_OLLAMA_HOST
-    if "://" not in ollama_host:
-        ollama_host = f"http://{ollama_host}"
     return Settings(
         mongodb_uri=build_mongodb_uri(values),
-        db_name=values.get("DB_NAME", "").strip() or DEFAULT_DB_NAME,
-        ollama_host=ollama_host,
+        db_name=database_name(values.get("DB_NAME", "").strip() or DEFAULT_DB_NAME),
+        ollama_host=server_url(values.get("OLLAMA_HOST", "").strip() or DEFAULT_OLLAMA_HOST, "OLLAMA_HOST"),
         openai_api_key=values.get("OPENAI_API_KEY") or None,
-        openai_base_url=values.get("OPENAI_BASE_URL") or None,
-        user=(values.get("SIM_USER") or values.get("DB_USER") or _os_user()).strip(),
-        db_timeout_ms=int(timeout),
-        db_write_concurrency=int(writes) if writes else None,
+        openai_base_url=server_url(values["OPENAI_BASE_URL"].strip(), "OPENAI_BASE_URL")
+        if (values.get("OPENAI_BASE_URL") or "").strip() else None,
+        user=user_name(values),
+        db_timeout_ms=timeout,
+        db_write_concurrency=_whole(writes, "DB_WRITE_CONCURRENCY", 1, 1024, "writes") if writes else None,
     )
+
+
+def _whole(text: str, name: str, low: int, high: int, unit: str) -> int:
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        raise ConfigError(f"{name} must be a whole number of {unit} from {low} to {high}, got {text!r}")
+    return int(text)
+
+
+_DATABASE_NAME = re.compile(r'[^/\\. "$*<>:|?\x00-\x1f\x7f]{1,63}')
+
+
+def database_name(name: str) -> str:
+    if not _DATABASE_NAME.fullmatch(name):
+        raise ConfigError(f"DB_NAME {name!r} is not a usable database name",
+                          "1 to 63 characters without spaces, control characters or / \\ . \" $ * < > : | ?")
+    return name
+
+
+def server_url(text: str, name: str) -> str:
+    """An http(s) URL with a host and, if any, a port in range (a bare host:port gets http://)."""
+    url = text if "://" in text else f"http://{text}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError when out of range or not a number
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or \
+            NAME_UNSAFE.search(url) or any(c.isspace() for c in url):
+        raise ConfigError(f"{name} {describe_url(text)!r} is not a usable server URL",
+                          "e.g. http://127.0.0.1:11434")
+    del port
+    return url
+
+
+def user_name(values: Mapping[str, str]) -> str:
+    """Who you are on a database without authentication: SIM_USER, else DB_USER, else your login."""
+    for key in ("SIM_USER", "DB_USER"):
+        raw = values.get(key)
+        if raw is not None and raw.strip():
+            name = raw.strip()
+            if NAME_UNSAFE.search(name) or len(name) > 100:
+                raise ConfigError(f"{key} must be a plain name of at most 100 characters on one line")
+            return name
+    return _os_user()
 
 
 def _os_user() -> str:

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from simulator.core.model_spec import parse_spec
+from simulator.core.safe_text import NAME_UNSAFE as UNSAFE_NAME, check_name
 from simulator.core.templates import TemplateProblem, Vocabulary, check_template
 from simulator.errors import ValidationError
 
@@ -172,10 +173,19 @@ class _Reader:
             self.problems.add(_join(path, key), "missing")
         return value
 
-    def text(self, value: Any, path: str, *, limit: int = MAX_TEXT, allow_empty: bool = False) -> str:
+    def text(self, value: Any, path: str, *, limit: int = MAX_TEXT, allow_empty: bool = False,
+             name: bool = False) -> str:
+        """Text, checked; a `name` (shown in lists and on the terminal) must also be plain: one line, no
+        control or direction-override characters (see core/safe_text.py)."""
         if not isinstance(value, str):
             self.problems.add(path, f"expected text, got {_kind(value)}")
             return ""
+        if name:
+            try:
+                check_name(value, path)
+            except ValidationError as exc:
+                self.problems.add(path, exc.message.split(": ", 1)[1])
+                return value
         if not allow_empty and not value.strip():
             self.problems.add(path, "empty")
         elif len(value) > limit:
@@ -245,7 +255,7 @@ def parse_experiment(data: Any, *, what: str = "experiment") -> Experiment:
         problems.raise_if_any(what)
         raise AssertionError("unreachable")
 
-    name = read.text(top.get("name", ""), "name", limit=MAX_NAME) if "name" in top else ""
+    name = read.text(top.get("name", ""), "name", limit=MAX_NAME, name=True) if "name" in top else ""
     starting_message = read.text(top.get("starting_message"), "starting_message") if "starting_message" in top else ""
     note = read.text(top.get("note", ""), "note", allow_empty=True)
     favourite = read.boolean(top.get("favourite", False), "favourite")
@@ -262,8 +272,8 @@ def parse_experiment(data: Any, *, what: str = "experiment") -> Experiment:
     experiment = Experiment(
         name=name.strip(), starting_message=starting_message, llms=tuple(l for l in llms if l), sections=titles,
         roles=roles, summarizer=summarizer, variants=variants, note=note, favourite=favourite,
-        max_paragraphs=max_paragraphs, creator=str(top.get("creator") or ""), created_at=top.get("created_at") if isinstance(
-            top.get("created_at"), datetime) else None,
+        max_paragraphs=max_paragraphs, creator=str(top.get("creator") or ""),
+        created_at=top.get("created_at") if isinstance(top.get("created_at"), datetime) else None,
         duplicated_from=str(top["duplicated_from"]) if top.get("duplicated_from") else None,
     )
     _check_templates(experiment, problems)
@@ -275,8 +285,8 @@ def _llm(read: _Reader, value: Any, path: str) -> LLMSetting | None:
     item = read.mapping(value, path, {"model", "temperature", "top_k", "top_p", "max_tokens"}, {"model"})
     if item is None:
         return None
-    model = read.text(item.get("model", ""), f"{path}.model", limit=200) if "model" in item else ""
-    if model.strip():
+    model = read.text(item.get("model", ""), f"{path}.model", limit=200, name=True) if "model" in item else ""
+    if model.strip() and not UNSAFE_NAME.search(model):  # already reported
         try:
             model = str(parse_spec(model))
         except ValidationError as exc:
@@ -298,7 +308,8 @@ def _titles(read: _Reader, value: Any, problems: _Problems) -> tuple[SectionTitl
         entry = read.mapping(item, path, {"title", "shared", "content"}, {"title"})
         if entry is None:
             continue
-        title = read.text(entry.get("title", ""), f"{path}.title", limit=MAX_NAME).strip() if "title" in entry else ""
+        title = read.text(entry.get("title", ""), f"{path}.title", limit=MAX_NAME,
+                          name=True).strip() if "title" in entry else ""
         shared = read.boolean(entry.get("shared", False), f"{path}.shared")
         content = ""
         if shared:
@@ -324,7 +335,7 @@ def _roles(read: _Reader, value: Any, titles: tuple[SectionTitle, ...], problems
         entry = read.mapping(item, path, {"name", "prompt", "sections"}, {"name", "prompt"})
         if entry is None:
             continue
-        name = read.text(entry.get("name", ""), f"{path}.name", limit=40) if "name" in entry else ""
+        name = read.text(entry.get("name", ""), f"{path}.name", limit=40, name=True) if "name" in entry else ""
         if name and not ROLE_NAME.fullmatch(name):
             problems.add(f"{path}.name", f"{name!r} must be lower-case letters, digits and _ (starting with a "
                                          f"letter), so templates can name it")
@@ -340,7 +351,7 @@ def _roles(read: _Reader, value: Any, titles: tuple[SectionTitle, ...], problems
             section = read.mapping(raw, spath, {"title", "content"}, {"title", "content"})
             if section is None:
                 continue
-            title = read.text(section.get("title", ""), f"{spath}.title", limit=MAX_NAME).strip()
+            title = read.text(section.get("title", ""), f"{spath}.title", limit=MAX_NAME, name=True).strip()
             content = read.text(section.get("content"), f"{spath}.content") if "content" in section else ""
             if title in shared:
                 problems.add(f"{spath}.title", f"{title!r} is a shared section; its content is in sections[]")
@@ -371,7 +382,7 @@ def _summarizer(read: _Reader, value: Any) -> Summarizer:
         section = read.mapping(raw, path, {"title", "content"}, {"title", "content"})
         if section is None:
             continue
-        title = read.text(section.get("title", ""), f"{path}.title", limit=MAX_NAME).strip()
+        title = read.text(section.get("title", ""), f"{path}.title", limit=MAX_NAME, name=True).strip()
         if title in titles:
             read.problems.add(f"{path}.title", f"duplicate section {title!r}")
         titles.add(title)
@@ -394,7 +405,7 @@ def _variants(read: _Reader, value: Any) -> dict[str, tuple[str, ...]]:
             read.problems.add(path, "variant names are lower-case letters, digits and _")
             continue
         items = read.listing(choices, path, 1, 10)
-        texts = [read.text(c, f"{path}[{i}]", limit=40) for i, c in enumerate(items)]
+        texts = [read.text(c, f"{path}[{i}]", limit=40, name=True) for i, c in enumerate(items)]
         if len(set(texts)) != len(texts):
             read.problems.add(path, "duplicate choices")
         variants[name] = tuple(texts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulator.core.safe_text import check_name
 from simulator.errors import ValidationError
 
 PROVIDERS = ("ollama", "openai")
@@ -25,7 +26,7 @@ class ModelSpec:
 
 
 def parse_spec(text: str) -> ModelSpec:
-    spec = (text or "").strip()
+    spec = check_name((text or "").strip(), f"model spec {text!r}")
     if not spec or any(c.isspace() for c in spec):
         raise ValidationError(f"model spec {text!r}: expected provider/name, e.g. ollama/sim-tiny")
     head, sep, rest = spec.partition("/")
