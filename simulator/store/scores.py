@@ -74,3 +74,9 @@ class ScoreRepository(Repository):
     async def delete_for(self, conversation_ids: list[ObjectId]) -> int:
         result = await self.collection.delete_many({"conversation_id": {"$in": conversation_ids}})
         return result.deleted_count
+
+    async def for_conversation(self, conversation_id: ObjectId) -> list[MessageScore]:
+        """Every stored score of one conversation, by index: equality on the id, which the index serves
+        (`for_conversations` takes a `$in`, which FerretDB v1 answers by reading every score)."""
+        docs = await self.collection.find({"conversation_id": conversation_id}).sort("index", 1).to_list()
+        return [MessageScore.from_document(d) for d in docs]
