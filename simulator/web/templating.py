@@ -50,7 +50,7 @@ def score_level(value: float) -> str:
 
 def _environment() -> Environment:
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
+                              trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     environment.filters.update(when=when, shown=shown, colour=colour_class, number=number, level=score_level)
     environment.globals.update(version=__version__)
     return environment

@@ -14,7 +14,9 @@ from typing import Iterable, Mapping
 
 from simulator.cli.render import Colours, section
 from simulator.core.conversation import Conversation
+from simulator.analysis.scorers import column
 from simulator.store import Message
+from simulator.store.scores import MessageScore
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,14 @@ def cycle_indexes(conversation: Conversation) -> set[int]:
         return set()
     at, period = int(outcome["at_message"]), int(outcome.get("period") or 1)
     return {at - k * period for k in range(len(outcome.get("repeating") or ()))}
+
+
+def scores_by_index(stored: Iterable[MessageScore]) -> dict[int, dict[str, float]]:
+    """Each message's stored scores as "<scorer>.<score>" -> value, as the analysis names its columns."""
+    shown: dict[int, dict[str, float]] = {}
+    for score in stored:
+        shown.setdefault(score.index, {}).update({column(score.scorer, name): v for name, v in score.scores.items()})
+    return shown
 
 
 def legend(conversation: Conversation) -> list[tuple[str, str]]:

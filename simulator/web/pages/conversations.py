@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import asyncio
 
+from bson import ObjectId
 from starlette.requests import Request
 from starlette.responses import Response
 
 from simulator import protocols
-from simulator.actions.browse import Filters, Transcript, filter_values, list_conversations, transcript
-from simulator.actions.scoring import message_scores
+from simulator.actions.browse import Filters, Transcript, filter_values, transcript
 from simulator.cli.export import FORMATS, render_export
 from simulator.errors import NotFound
 from simulator.protocols import PROTOCOLS
+from simulator.store import Store
 from simulator.web import live
 from simulator.web.chain import chain_view
 from simulator.web.params import flag, path_id, store_of, text_param
+from simulator.web.rows import conversation_rows
 from simulator.web.templating import page
-from simulator.web.transcript import entries, legend, side_by_side
+from simulator.web.transcript import entries, legend, scores_by_index, side_by_side
 
 STATUSES = ("pending", "running", "completed", "failed", "stopped")
 MEDIA_TYPES = {"txt": "text/plain", "jsonl": "application/x-ndjson", "csv": "text/csv", "json": "application/json"}
@@ -29,7 +31,7 @@ async def conversations_list(request: Request) -> Response:
     filters = Filters(creator=text_param(request, "creator") or None, model=text_param(request, "model") or None,
                       favourite=True if flag(request, "favourites") else None)
     protocol, status = text_param(request, "protocol"), text_param(request, "status")
-    rows = [r for r in await list_conversations(store, filters)
+    rows = [r for r in await conversation_rows(store, filters)
             if (not protocol or r.protocol == protocol) and (not status or r.status == status)]
     creators, models = await filter_values(store, conversations=True)
     return page(request, "conversations.html", rows=rows, creators=creators, models=models, protocols=PROTOCOLS,
@@ -38,13 +40,20 @@ async def conversations_list(request: Request) -> Response:
                                             "status": status})
 
 
+async def read_all(store: Store, conversation_id: ObjectId) -> tuple[Transcript, dict[int, dict[str, float]]]:
+    """The conversation, its messages, summaries and scores, read at once: four queries in flight
+    together cost about the slowest of them (the messages), not their sum."""
+    conversation, messages, summaries, scores = await asyncio.gather(
+        store.conversations.get(conversation_id), store.messages.list(conversation_id),
+        store.summaries.list(conversation_id), store.scores.for_conversation(conversation_id))
+    return Transcript(conversation, messages, summaries), scores_by_index(scores)
+
+
 async def conversation_page(request: Request) -> Response:
-    store = store_of(request)
-    shown = await transcript(store, path_id(request))
+    shown, scores = await read_all(store_of(request), path_id(request))
     conversation = shown.conversation
     summaries = {s["day"]: s["content"] for s in shown.summaries}
-    listed = entries(conversation, shown.messages, summaries=summaries,
-                     scores=await message_scores(store, conversation.id))
+    listed = entries(conversation, shown.messages, summaries=summaries, scores=scores)
     protocol = conversation.spec.protocol
     view = text_param(request, "view") or {"backrooms": "side", "telephone": "chain"}.get(protocol, "linear")
     extra = {}

@@ -8,6 +8,7 @@ text index, so every message of those conversations is read on the server; READM
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -67,6 +68,7 @@ async def search_page(request: Request) -> Response:
     store = store_of(request)
     q, role = text_param(request, "q"), text_param(request, "role")
     hits: list[Hit] = []
+    started = time.perf_counter()
     if q:
         scope = await conversation_scope(request)
         found = await store.messages.search(q, conversation_ids=scope, role=role or None, limit=LIMIT) \
@@ -75,7 +77,7 @@ async def search_page(request: Request) -> Response:
         hits = [Hit(m, titles[m.conversation_id], excerpt(m.content, q)) for m in found]
     creators, models = await filter_values(store, conversations=True)
     experiments = [(d["_id"], d.get("name", "")) for d in await list_experiments(store)]
-    return page(request, "search.html", hits=hits, limit=LIMIT, creators=creators, models=models,
+    return page(request, "search.html", hits=hits, limit=LIMIT, seconds=time.perf_counter() - started, creators=creators, models=models,
                 experiments=experiments, filters={"q": q, "role": role, "creator": text_param(request, "creator"),
                                                   "model": text_param(request, "model"),
                                                   "experiment": text_param(request, "experiment")})
