@@ -13,8 +13,9 @@ import contextlib
 import dataclasses
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
+import bson
 from bson import ObjectId
 from pymongo.errors import PyMongoError
 
@@ -24,6 +25,7 @@ from simulator.actions.leasing import Lease, LeaseLost, claim, new_owner
 from simulator.config import Settings
 from simulator.core.conversation import Conversation, Usage
 from simulator.core.ids import parse_id
+from simulator.core.model_spec import parse_spec
 from simulator.core.run_spec import RunSpec, StopSettings
 from simulator.engine.loop import Observer, Observers, TurnLoop
 from simulator.engine.selection import ManualChooser
@@ -38,6 +40,8 @@ from simulator.logs import get_logger
 from simulator.store import Message, Status, Store
 
 log = get_logger("conversations")
+
+MAX_DOCUMENT_BYTES = 15_000_000  # under MongoDB's 16 MiB, with room for what a run adds (status, usage, outcome)
 
 
 def checked(spec: RunSpec, experiment: StoredExperiment | None = None) -> RunSpec:
@@ -58,7 +62,26 @@ def build_document(user: str, spec: RunSpec, experiment: StoredExperiment | None
     spec = checked(spec, experiment)
     prepared = protocols.get(spec.protocol).prepare(spec, experiment.experiment if experiment else None,
                                                     random.Random(spec.seed))
-    return {**spec.to_document(), **prepared.to_document(), "creator": user, "stop_reason": None, "runs": 0}
+    document = {**spec.to_document(), **prepared.to_document(), "creator": user, "stop_reason": None, "runs": 0}
+    size = len(bson.encode(document))
+    if size > MAX_DOCUMENT_BYTES:  # MongoDB refuses documents over 16 MB: refuse it here, before anything is written
+        raise ValidationError(f"this conversation's rendered prompts take {size / 1e6:.1f} MB, more than the "
+                              f"{MAX_DOCUMENT_BYTES / 1e6:.0f} MB a stored conversation may hold",
+                              "use fewer agents or shorter prompts")
+    return document
+
+
+async def preflight(settings: Settings, model_settings: ModelSettings, specs: Iterable[RunSpec]) -> None:
+    """Every model the runs will call, usable, before anything is written: a provider that needs a key has
+    one, and an Ollama model is on its server (pulled now when missing; one line when it cannot be)."""
+    from simulator.llm.factory import make_provider
+    from simulator.llm.ollama_provider import OllamaChatModel
+
+    for model in sorted({llm.model for spec in specs for llm in spec.llms}):
+        provider = make_provider(parse_spec(model), settings, timeout=model_settings.retry.timeout,
+                                 on_pull=model_settings.on_pull)
+        if isinstance(provider, OllamaChatModel):
+            await provider.ensure_available()
 
 
 async def create(store: Store, user: str, experiment: StoredExperiment | None, spec: RunSpec) -> ObjectId:

@@ -49,19 +49,29 @@ def validate_document(data: Any, what: str) -> Experiment:
     return experiment
 
 
-async def import_file(store: Store, user: str, path: Path) -> StoredExperiment:
-    """Validate completely, then insert once; a rejected file writes nothing."""
+def read_file(user: str, path: Path) -> StoredExperiment:
+    """A file validated completely, with the id it will be stored under; nothing is written yet, so a
+    run of it can be checked whole before the experiment is stored (`store_new`)."""
     raw = read_limited(path, MAX_FILE_BYTES, str(path))
     data = decode_experiment_file(raw, path.name)
     experiment = validate_document(data, path.name)
-    return await insert(store, dataclasses.replace(experiment, creator=user, duplicated_from=None))
+    return StoredExperiment(ObjectId(), dataclasses.replace(experiment, creator=user, duplicated_from=None))
+
+
+async def import_file(store: Store, user: str, path: Path) -> StoredExperiment:
+    """Validate completely, then insert once; a rejected file writes nothing."""
+    return await store_new(store, read_file(user, path))
+
+
+async def store_new(store: Store, stored: StoredExperiment) -> StoredExperiment:
+    experiment = stored.experiment
+    await store.experiments.insert({"_id": stored.id, **experiment.to_document(), "creator": experiment.creator,
+                                    "duplicated_from": experiment.duplicated_from})
+    return stored
 
 
 async def insert(store: Store, experiment: Experiment) -> StoredExperiment:
-    document = {**experiment.to_document(), "creator": experiment.creator,
-                "duplicated_from": experiment.duplicated_from}
-    experiment_id = await store.experiments.insert(document)
-    return StoredExperiment(experiment_id, experiment)
+    return await store_new(store, StoredExperiment(ObjectId(), experiment))
 
 
 async def find(store: Store, reference: str) -> StoredExperiment:

@@ -11,6 +11,7 @@ resume` finds every cell and its conversation in the database.
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 from dataclasses import dataclass
 
@@ -37,12 +38,30 @@ def check_plan(plan: BatchPlan, experiment: StoredExperiment | None = None) -> l
                               "choose round_robin, random, alternate_roles or auto")
     if plan.token_budget is not None and plan.token_budget < 1:
         raise ValidationError(f"--budget-tokens must be at least 1, got {plan.token_budget}")
+    limit = max_cells()
+    if plan.size > limit:
+        raise ValidationError(f"the sweep has {plan.size:,} conversations, more than the limit of {limit:,}",
+                              f"split it, or raise the limit with {MAX_CELLS_SETTING}=N")
     cells = plan.cells()
     if not cells:
         raise ValidationError("the sweep has no cells")
     for cell in cells:
         checked(cell.spec, experiment)
     return cells
+
+
+MAX_CELLS_SETTING = "SIM_MAX_CELLS"
+DEFAULT_MAX_CELLS = 10_000
+
+
+def max_cells() -> int:
+    """The most conversations one batch may plan (each is a stored document before anything runs)."""
+    raw = os.environ.get(MAX_CELLS_SETTING, "").strip()
+    if not raw:
+        return DEFAULT_MAX_CELLS
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise ValidationError(f"{MAX_CELLS_SETTING} must be a whole number of at least 1, got {raw!r}")
+    return int(raw)
 
 
 def estimated_calls(cells: list[Cell]) -> int:

@@ -14,7 +14,9 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from simulator.batch.plan import create_batch
+from simulator.actions.conversations import preflight
+from simulator.actions.experiments import store_new
+from simulator.batch.plan import check_plan, create_batch
 from simulator.batch.runner import DEFAULT_CONCURRENCY, BatchProgress, cell_table, derive_status, run_batch
 from simulator.core.assignments import parse_assignments
 from simulator.cli.conversation_commands import experiment_for
@@ -29,7 +31,6 @@ from simulator.cli.render import shown
 from simulator.core.ids import parse_id
 from simulator.cli.values import (ATTEMPTS, CONCURRENCY, DAYS, MESSAGES, REPEAT, SEED, TIMEOUT, TOKENS,
                                    WORKERS)
-from simulator.batch.ray_runner import RayWorkers
 from simulator.batch.workers import STALE, LocalWorkers, Totals, WorkerJob, default_workers, shares, watch
 from simulator.core.conversation import Status
 from simulator.protocols.roles import choose_llm, role_batch
@@ -93,7 +94,7 @@ async def batch_command(args, settings: Settings) -> int:
         if not args.max_agents or not args.messages:
             raise ValidationError("a new batch needs --max-agents and --messages",
                                   "e.g. --max-agents guard=2,prisoner=2 --messages 12")
-        stored = await experiment_for(store, settings, args.target)
+        stored, new = await experiment_for(store, settings, args.target)
         llms = tuple(dict.fromkeys(choose_llm(stored.experiment, spec) for spec in (args.llm or [None])))
         plan = role_batch(llms=llms, max_agents=parse_assignments(args.max_agents, "--max-agents", integer=True),
                           n_messages=args.messages, days=args.days, every_day_count=args.days_range,
@@ -101,6 +102,11 @@ async def batch_command(args, settings: Settings) -> int:
                           speaker_selection=args.speaker, view=args.view, seed=args.seed,
                           variants=parse_assignments(args.variant, "--variant") if args.variant.strip() else {},
                           token_budget=args.budget_tokens)
+        cells = check_plan(plan, stored)  # everything checked before anything (a file's experiment too) is written
+        await preflight(settings, ModelSettings(retry=RetryPolicy(attempts=args.attempts, timeout=args.timeout)),
+                        [c.spec for c in cells])
+        if new:
+            await store_new(store, stored)
         planned = await create_batch(store, settings.user, stored, plan)
         print(f"batch {planned.id}: {planned.cells} conversations, about {planned.estimated_calls} model calls",
               flush=True)
@@ -130,7 +136,12 @@ async def execute_on_workers(store: Store, settings: Settings, args, batch_id: O
     started = time.monotonic()
     where = f"Ray at {args.ray}" if getattr(args, "ray", None) else "worker processes"
     console.print(f"{count} {where}, {jobs[0].concurrency} conversations at once each", highlight=False)
-    pool = RayWorkers(jobs, args.ray) if getattr(args, "ray", None) else LocalWorkers(jobs)
+    if getattr(args, "ray", None):
+        from simulator.batch.ray_runner import RayWorkers  # Ray is an optional extra
+
+        pool = RayWorkers(jobs, args.ray)
+    else:
+        pool = LocalWorkers(jobs)
 
     def line(t: Totals) -> str:
         rate = t.messages / max(1e-9, time.monotonic() - started)

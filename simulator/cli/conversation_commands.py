@@ -10,7 +10,7 @@ from rich.console import Console
 
 from simulator.actions import conversations as actions
 from simulator.actions.browse import transcript
-from simulator.actions.experiments import find as find_experiment, import_file
+from simulator.actions.experiments import StoredExperiment, find as find_experiment, read_file
 from simulator.cli.export import FORMATS, render_export
 from simulator.cli.render import LiveTranscript, print_conversation
 from simulator.cli.render import shown
@@ -61,12 +61,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=export_command)
 
 
-async def experiment_for(store: Store, settings: Settings, reference: str):
-    """An experiment by id or name, or a file path, imported first."""
+async def experiment_for(store: Store, settings: Settings, reference: str) -> tuple[StoredExperiment, bool]:
+    """An experiment by id or name, or read from a file: (it, whether it still has to be stored).
+    A file's experiment is stored only once everything else about the run has been checked."""
     path = Path(reference)
-    if reference.lower().endswith((".yaml", ".yml", ".json")) and path.is_file():
-        return await import_file(store, settings.user, path)
-    return await find_experiment(store, reference)
+    if reference.lower().endswith((".yaml", ".yml", ".json")) and path.exists():
+        return read_file(settings.user, path), True
+    return await find_experiment(store, reference), False
 
 
 async def resume_command(args, settings: Settings) -> int:

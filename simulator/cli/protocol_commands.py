@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import sys
 from typing import Any
 
 from pathlib import Path
@@ -18,10 +19,11 @@ from rich.console import Console
 
 from simulator.actions import conversations as actions
 from simulator.actions.telephone import import_chains
-from simulator.batch.plan import create_batch
+from simulator.actions.experiments import store_new
+from simulator.batch.plan import check_plan, create_batch
 from simulator.core.assignments import parse_assignments
 from simulator.cli.batch_commands import add_worker_flags, execute
-from simulator.cli.conversation_commands import add_model_options, experiment_for, run_and_report
+from simulator.cli.conversation_commands import add_model_options, experiment_for, model_settings, run_and_report
 from simulator.config import Settings
 from simulator.cli.values import DOLLARS, REPEAT, SEED, TOKENS, number, whole
 from simulator.core.run_spec import StopSettings
@@ -132,10 +134,21 @@ async def protocol_command(protocol: Protocol, args: argparse.Namespace, setting
     values = {o.name: value_of(o, getattr(args, o.name)) for o in protocol.asked()}
     console = Console()
     async with await connect(settings) as store:
-        stored = await experiment_for(store, settings, args.experiment) if protocol.needs_experiment else None
+        stored, new = await experiment_for(store, settings, args.experiment) if protocol.needs_experiment \
+            else (None, False)
         plan = protocol.plan(values, common_of(args), stored.experiment if stored else None)
+        # everything is checked before anything (the experiment of a file included) is written
         if not plan.axes:
-            cid = await actions.create(store, settings.user, stored, plan.base)
+            document = actions.build_document(settings.user, plan.base, stored)
+            if plan.base.option("speaker_selection") == "manual" and not sys.stdin.isatty():
+                raise ValidationError("manual speaker selection needs a terminal", "use another --speaker method")
+        else:
+            check_plan(plan, stored)
+        await actions.preflight(settings, model_settings(args), [c.spec for c in plan.cells()])
+        if new:
+            await store_new(store, stored)
+        if not plan.axes:
+            cid = await store.conversations.create(document)
             conversation = await store.conversations.get(cid)
             labels = ", ".join(dict.fromkeys(l.label() for l in conversation.spec.llms))
             console.print(visible(f"conversation {cid} ({conversation.title}, {labels})"), highlight=False,

@@ -104,21 +104,22 @@ def print_summary(console: Console, day: int, content: str) -> None:
     console.print(Panel(shown(content), title=f"Summary of day {day + 1}", border_style="dim", expand=False))
 
 
-def print_messages(console: Console, shown: Transcript, messages: list, continued_from: str | None = None,
+def print_messages(console: Console, transcript: Transcript, messages: list, continued_from: str | None = None,
                    scores: Mapping[int, Mapping[str, float]] | None = None) -> None:
     """Messages with their section rules, each day's summary after the day's last message.
     `continued_from`: the section the previous page ended in, so its rule says "(continued)";
     `scores`: message index -> its stored scores, shown after the message."""
-    conversation = shown.conversation
+    conversation = transcript.conversation
     colours = Colours(conversation)
-    summaries = {s["day"]: s["content"] for s in shown.summaries}
-    last_of_day = {m.day: m.index for m in shown.messages}
+    summaries = {s["day"]: s["content"] for s in transcript.summaries}
+    last_of_day = {m.day: m.index for m in transcript.messages}
     current = None
     for i, message in enumerate(messages):
         heading = section(conversation, message.day, message.round)
         if heading != current:
             if heading:
-                console.rule(f"[bold]{shown(heading)}" + (" (continued)" if i == 0 and heading == continued_from else ""))
+                continued = " (continued)" if i == 0 and heading == continued_from else ""
+                console.rule(f"[bold]{shown(heading)}{continued}")
             current = heading
         print_turn(console, message.index, message.speaker, message.content,
                    colours.of(message.speaker, message.role), (scores or {}).get(message.index))
@@ -138,23 +139,23 @@ def print_ending(console: Console, conversation: Conversation) -> None:
         console.print(f"[dim]{conversation.status.value}: {shown(conversation.ending)}[/dim]", highlight=False)
 
 
-def print_conversation(console: Console, shown: Transcript) -> None:
-    print_opening(console, shown.conversation)
-    print_messages(console, shown, shown.messages)
-    print_ending(console, shown.conversation)
+def print_conversation(console: Console, transcript: Transcript) -> None:
+    print_opening(console, transcript.conversation)
+    print_messages(console, transcript, transcript.messages)
+    print_ending(console, transcript.conversation)
 
 
-def transcript_lines(shown: Transcript) -> Iterator[str]:
+def transcript_lines(transcript: Transcript) -> Iterator[str]:
     """The plain-text export: title, starting message, sections, turns and summaries."""
-    conversation = shown.conversation
-    by_day = {s["day"]: s["content"] for s in shown.summaries}
+    conversation = transcript.conversation
+    by_day = {s["day"]: s["content"] for s in transcript.summaries}
     yield f"# {visible(conversation.title)} — conversation {conversation.id}"
     yield ""
     if conversation.prepared.starting_message:
         yield visible(conversation.prepared.starting_message)
         yield ""
     current, day = None, None
-    for m in shown.messages:
+    for m in transcript.messages:
         heading = section(conversation, m.day, m.round)
         if heading != current:
             if day is not None and day in by_day and m.day != day:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -48,6 +49,11 @@ class BatchPlan:
     axes: tuple[Axis, ...] = ()
     token_budget: int | None = None
     description: Mapping[str, Any] = field(default_factory=dict)  # the sweep as asked for, stored as the grid
+
+    @property
+    def size(self) -> int:
+        """How many cells, known before any is made (a sweep of a million cells is refused, not built)."""
+        return math.prod(len(a.values) for a in self.axes)
 
     def cells(self, base_seed: int = 0) -> list[Cell]:
         """Every combination of axis values, nested in axis order, each with its own seed."""
