@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import random
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -34,10 +35,12 @@ from simulator.engine.stops import (CostBudget, Keyword, SelfReplication, Stop, 
                                     WallClock)
 from simulator.errors import ModelError, ValidationError
 from simulator.llm.factory import ModelSettings, build_chat_model
-from simulator.llm.types import ChatModel, Reply, chat_options
+from simulator.llm.types import ChatModel, ModelCallError, Reply, chat_options
 from simulator.llm.usage import MeteredModel, UsageMeter
 from simulator.logs import get_logger
 from simulator.store import Message, Status, Store
+from simulator.store.connection import store_error
+from simulator.store.retry import DatabaseLost
 
 log = get_logger("conversations")
 
@@ -141,6 +144,7 @@ class Outcome:
     status: Status
     reason: str
     messages: int
+    model_down: bool = False  # failed because a model server did not answer (after every retry)
 
 
 async def load_state(store: Store, conversation: Conversation, days: int) -> ConversationState:
@@ -229,12 +233,12 @@ async def _run_leased(store: Store, settings: Settings, conversation: Conversati
         return Outcome(cid, Status.STOPPED, exc.message, state.next_index)
     except ModelError as exc:
         await _finish(store, lease, state, Status.FAILED, exc.one_line())
-        return Outcome(cid, Status.FAILED, exc.one_line(), state.next_index)
-    except PyMongoError as exc:  # the database failed for good: say so on the conversation if we still can
-        reason = f"database error: {str(exc)[:300]}"
+        return Outcome(cid, Status.FAILED, exc.one_line(), state.next_index,
+                       model_down=isinstance(exc, ModelCallError) and exc.retryable)
+    except PyMongoError as exc:  # the database failed for good: record it once it is back, if it comes back soon
+        reason = str(exc) if isinstance(exc, DatabaseLost) else store_error(exc, settings.mongodb_uri).one_line()
         log.warning("conversation %s: %s", cid, reason)
-        with contextlib.suppress(PyMongoError, LeaseLost):
-            await _finish(store, lease, state, Status.FAILED, reason)
+        await _record_failure(store, lease, state, reason)
         return Outcome(cid, Status.FAILED, reason, state.next_index)
     except (asyncio.CancelledError, KeyboardInterrupt):
         with contextlib.suppress(LeaseLost):
@@ -253,6 +257,27 @@ def _any(stops: list[StopCondition]) -> StopCondition:
     for stop in stops[1:]:
         combined = combined | stop
     return combined
+
+
+RECORD_FAILURE_WITHIN = 20.0  # seconds to wait for the database to come back and take the failure; after
+# that the run is shown as stalled (its lease lapsed), never as running, and `resume` continues it
+
+
+async def _record_failure(store: Store, lease: Lease, state: ConversationState, reason: str) -> bool:
+    """Mark the run failed with its reason as soon as the database answers again, so it never stays
+    `running` with no error; unless another runner took the conversation over meanwhile."""
+    deadline = time.monotonic() + RECORD_FAILURE_WITHIN
+    while True:
+        try:
+            if await lease.held_in_store():
+                await store.conversations.finish(lease.record.conversation_id, Status.FAILED, reason,
+                                                 Usage(state.prompt_tokens, state.completion_tokens, state.cost),
+                                                 n_stored=state.next_index)
+            return True
+        except PyMongoError:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(2.0)
 
 
 async def _finish(store: Store, lease: Lease, state: ConversationState, status: Status, reason: str,

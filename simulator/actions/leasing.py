@@ -118,6 +118,12 @@ class Lease:
         if latest is not None and latest.epoch != self.record.epoch:
             self.lost_to = latest.owner
 
+    async def held_in_store(self) -> bool:
+        """Whether no newer lease exists, asked of the database (after an outage the local clock says
+        nothing: no runner could take over without claiming a newer epoch)."""
+        await self._verify()
+        return self.lost_to is None
+
     async def ensure(self) -> None:
         """Raise LeaseLost unless this runner still holds the conversation; called before every write."""
         if self.lost_to is None and time.monotonic() >= self.valid_until:

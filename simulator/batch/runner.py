@@ -102,9 +102,11 @@ class BatchOutcome:
     failed: int
     stopped: int
     total: int
+    note: str | None = None  # why it paused, when it did
 
 
 HELD_POLL = 0.5  # seconds between looks at cells another runner holds
+PAUSE_AFTER = 3  # cells failed in a row because a model server did not answer: the batch pauses
 
 
 def derive_status(statuses: list[str], held: int = 0) -> str:
@@ -150,6 +152,7 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
     for cid in todo:
         queue.put_nowait(cid)
     held: set[ObjectId] = set()
+    down: list[str] = []  # reasons of the cells failed in a row by an unanswering model server
 
     async def attempt(cid: ObjectId) -> Status | None:
         """Run one cell; None when another runner holds it or already tried it in this run."""
@@ -160,6 +163,10 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
             outcome = await conversations.run(store, settings, cid, model_settings, observer=progress,
                                               model=model_for(cid) if model_for else None, extra_stop=stop,
                                               owner=owner, run_id=run_id)
+            if outcome.model_down:
+                down.append(outcome.reason)
+            elif outcome.status is Status.COMPLETED:
+                down.clear()
             return outcome.status
         except LeaseHeld:
             held.add(cid)
@@ -185,7 +192,7 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
 
     async def worker() -> None:
         while True:
-            if stop is not None and stop.exhausted():
+            if (stop is not None and stop.exhausted()) or len(down) >= PAUSE_AFTER:
                 return
             if queue.empty():
                 if not held:
@@ -206,18 +213,21 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
     except (asyncio.CancelledError, KeyboardInterrupt):
         await asyncio.shield(store.batches.set_status(batch_id, "stopped", "interrupted"))
         raise
-    return await _conclude(store, batch_id, progress, stop, budget)
+    paused = f"paused: {len(down)} cells in a row failed because the model server did not answer ({down[-1]})" \
+        if len(down) >= PAUSE_AFTER else None
+    return await _conclude(store, batch_id, progress, stop, budget, paused)
 
 
-async def _conclude(store: Store, batch_id: ObjectId, progress: "BatchProgress", stop, budget) -> BatchOutcome:
+async def _conclude(store: Store, batch_id: ObjectId, progress: "BatchProgress", stop, budget,
+                    paused: str | None = None) -> BatchOutcome:
     """The batch's outcome from its cells as stored, whichever runner finished them."""
     statuses = [c.status.value for c in await store.conversations.in_batch(batch_id)]
-    status = derive_status(statuses)
-    note = f"token budget of {budget} reached" if stop is not None and stop.exhausted() else None
+    status = "stopped" if paused else derive_status(statuses)
+    note = paused or (f"token budget of {budget} reached" if stop is not None and stop.exhausted() else None)
     await store.batches.set_status(batch_id, status, note)
     count = statuses.count
     return BatchOutcome(batch_id, status, count(Status.COMPLETED.value), count(Status.FAILED.value),
-                        count(Status.STOPPED.value) + count(Status.PENDING.value), progress.total)
+                        count(Status.STOPPED.value) + count(Status.PENDING.value), progress.total, note)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sys
 import time
 import uuid
 
@@ -29,6 +30,7 @@ from simulator.llm.retry import RetryPolicy
 from simulator.actions.leasing import now
 from simulator.cli.render import shown
 from simulator.core.ids import parse_id
+from simulator.core.safe_text import visible
 from simulator.cli.values import (ATTEMPTS, CONCURRENCY, DAYS, MESSAGES, REPEAT, SEED, TIMEOUT, TOKENS,
                                    WORKERS)
 from simulator.batch.workers import STALE, LocalWorkers, Totals, WorkerJob, default_workers, shares, watch
@@ -168,15 +170,18 @@ def batch_budget(args) -> int | None:
 
 async def report(store: Store, console: Console, batch_id: ObjectId, tokens: int) -> int:
     """The batch's outcome from its cells, whoever ran them; exit 0 only when all completed."""
-    _, rows = await cell_table(store, batch_id)
+    batch, rows = await cell_table(store, batch_id)
     statuses = [r.status for r in rows]
     outcome = derive_status(statuses)
-    console.print(f"batch {batch_id} {outcome}: {statuses.count('completed')} of {len(rows)} completed, "
-                  f"{statuses.count('failed')} failed, {len(rows) - statuses.count('completed') - statuses.count('failed')}"
-                  f" stopped; {tokens:,} tokens", highlight=False)
-    if outcome != "completed":
-        console.print(f"continue with: simulator batch resume {batch_id}", highlight=False)
-    return 0 if outcome == "completed" else 1
+    completed, failed = statuses.count("completed"), statuses.count("failed")
+    console.print(f"batch {batch_id} {outcome}: {completed} of {len(rows)} completed, {failed} failed, "
+                  f"{len(rows) - completed - failed} stopped; {tokens:,} tokens", highlight=False)
+    if outcome == "completed":
+        return 0
+    if batch.note and batch.note.startswith("paused"):
+        print(f"error: batch {batch_id} {visible(batch.note)}", file=sys.stderr)
+    console.print(f"continue with: simulator batch resume {batch_id}", highlight=False)
+    return 1
 
 
 async def list_workers(store: Store, batch_id: ObjectId) -> int:
@@ -221,14 +226,9 @@ async def execute_here(store: Store, settings: Settings, args, batch_id: ObjectI
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(runner), 0.25)
             live.update(view())
-    outcome = runner.result()
+    runner.result()
     console.print()
-    console.print(f"batch {batch_id} {outcome.status}: {outcome.completed} of {outcome.total} completed, "
-                  f"{outcome.failed} failed, {outcome.stopped} stopped; {options.meter.total_tokens:,} tokens",
-                  highlight=False)
-    if outcome.status != "completed":
-        console.print(f"continue with: simulator batch resume {batch_id}", highlight=False)
-    return 0 if outcome.status == "completed" else 1
+    return await report(store, console, batch_id, options.meter.total_tokens)
 
 
 async def status(store: Store, batch_id: ObjectId) -> int:
