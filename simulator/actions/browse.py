@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from bson import ObjectId
 
 from simulator.actions.experiments import delete_conversations
+from simulator.actions.leasing import is_live
 from simulator.errors import PermissionDenied
-from simulator.core.conversation import Conversation
+from simulator.core.conversation import Conversation, Status
 from simulator.store import Message, Store
 from simulator.store.conversations import ConversationRow
 
@@ -40,7 +41,12 @@ async def list_conversations(store: Store, filters: Filters = Filters(), *, expe
     rows = await store.conversations.rows(creator=filters.creator, favourite=filters.favourite, model=filters.model,
                                           experiment_id=experiment_id, limit=limit)
     counts = await store.messages.counts([r.id for r in rows]) if rows else {}
-    return [dataclasses.replace(r, messages=counts.get(r.id, 0)) for r in rows]
+    running = [r.id for r in rows if r.status == Status.RUNNING.value]
+    leases = await store.leases.latest_for(running) if running else {}
+    return [dataclasses.replace(r, messages=counts.get(r.id, 0),
+                                status="stalled" if r.id in leases and not is_live(leases[r.id])
+                                or (r.id in running and r.id not in leases) else r.status)
+            for r in rows]
 
 
 async def conversation_counts(store: Store, experiment_ids: list[ObjectId]) -> dict[ObjectId, int]:
