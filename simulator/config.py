@@ -37,10 +37,14 @@ class Settings:
     db_write_concurrency: int | None = None
 
     def secrets(self) -> list[str]:
-        """Values that must never reach output or logs."""
+        """Values that must never reach output, logs or the database: the API key and the password of
+        every server URL among the settings."""
         found = [self.openai_api_key or ""]
-        password = urlsplit(self.mongodb_uri).password if "@" in self.mongodb_uri else None
-        found.append(password or "")
+        for url in (self.mongodb_uri, self.ollama_host, self.openai_base_url or ""):
+            try:
+                found.append(urlsplit(url).password or "" if "@" in url else "")
+            except ValueError:
+                continue
         return [s for s in found if s]
 
 

@@ -35,3 +35,14 @@ def read_limited(path: Path | str, limit: int, what: str) -> bytes:
     if len(data) > limit:  # it grew while we read it
         raise ValidationError(f"{what}: file too large (more than {limit:,} bytes)")
     return data
+
+
+def check_writable(path: Path | str, what: str) -> None:
+    """Before any work is done for it: a file can be written at `path`."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ValidationError(f"{what}: is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise ValidationError(f"{what}: the folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ValidationError(f"{what}: not writable")

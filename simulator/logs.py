@@ -9,24 +9,21 @@ import logging
 import os
 from pathlib import Path
 
+from simulator.secrets import register, scrub
+
 _LOGGER_NAME = "simulator"
 
 
 class _RedactSecrets(logging.Filter):
-    def __init__(self, secrets: list[str]):
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
+    """Every record passes simulator.secrets.scrub, the same scrubber as the screen and the store."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            for secret in self.secrets:
-                text = text.replace(secret, "***")
-                if record.exc_text:
-                    record.exc_text = record.exc_text.replace(secret, "***")
-            record.msg, record.args = text, None
+        text = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = scrub(text), None
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
         return True
 
 
@@ -35,7 +32,9 @@ def log_dir() -> Path:
 
 
 def setup_logging(secrets: list[str]) -> Path:
-    """Send the `simulator` logger to logs/simulator.log; returns the file path."""
+    """Send the `simulator` logger to logs/simulator.log; returns the file path. The secrets given
+    are registered with the scrubber, which the screen and the store use too."""
+    register(secrets)
     path = log_dir() / "simulator.log"
     logger = logging.getLogger(_LOGGER_NAME)
     logger.setLevel(logging.INFO)
@@ -49,7 +48,7 @@ def setup_logging(secrets: list[str]) -> Path:
     except OSError:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_RedactSecrets(secrets))
+    handler.addFilter(_RedactSecrets())
     logger.addHandler(handler)
     return path
 

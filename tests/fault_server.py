@@ -20,7 +20,8 @@ OPENAI_REPLY = {"id": "x", "object": "chat.completion", "created": 0, "model": "
 
 
 class FaultServer:
-    """mode: ok | 500 | 429 | 400 | hang | malformed; `failures` bad answers, then good ones."""
+    """mode: ok | 500 | 429 | 400 | hang | malformed | echo; `failures` bad answers, then good ones.
+    echo: a 500 whose body repeats the request's Authorization header, as a careless proxy might."""
 
     def __init__(self, mode: str, failures: int = 1_000, hang_seconds: float = 3.0, retry_after: str = "2"):
         self.mode, self.failures, self.hang_seconds, self.retry_after = mode, failures, hang_seconds, retry_after
@@ -75,6 +76,10 @@ class FaultServer:
                     return self._send(200, json.dumps(good).encode())
                 if server.mode == "malformed":
                     return self._send(200, b'{"choices": [ this is not json')
+                if server.mode == "echo":
+                    echoed = {"error": {"message": f"bad gateway; you sent Authorization: "
+                                                   f"{self.headers.get('Authorization')}"}}
+                    return self._send(500, json.dumps(echoed).encode())
                 status = int(server.mode)
                 headers = {"Retry-After": server.retry_after} if status == 429 else {}
                 self._send(status, json.dumps({"error": {"message": f"injected {status}"}}).encode(), headers)

@@ -31,6 +31,7 @@ from simulator.core.conversation import Status
 from simulator.llm.factory import CallMode, ModelSettings
 from simulator.llm.retry import RetryPolicy
 from simulator.logs import get_logger, setup_logging
+from simulator.secrets import register
 from simulator.store import Store, connect
 from simulator.store.workers import WorkerRecord
 
@@ -91,6 +92,7 @@ class ReportingProgress(BatchProgress):
 
 async def work(job: WorkerJob) -> WorkerRecord:
     """The body of every worker: run the batch's cells under leases, keeping its counters in the store."""
+    register(job.settings.secrets())  # a Ray actor's process: its writes are scrubbed like everyone's
     async with await connect(job.settings) as store:
         record = WorkerRecord(owner=new_owner(), batch_id=job.batch_id, run=job.run, host=HOST, pid=os.getpid())
         progress = ReportingProgress(total=0)

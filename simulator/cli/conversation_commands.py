@@ -18,6 +18,7 @@ from simulator.cli.values import ATTEMPTS, CONCURRENCY, SECONDS, TIMEOUT
 from simulator.core.safe_text import visible
 from simulator.config import Settings
 from simulator.errors import ValidationError
+from simulator.files import check_writable
 from simulator.llm.factory import CallMode, ModelSettings
 from simulator.llm.retry import RetryPolicy
 from simulator.store import Status, Store, connect
@@ -125,6 +126,8 @@ async def show_command(args, settings: Settings) -> int:
 
 
 async def export_command(args, settings: Settings) -> int:
+    if args.output:
+        check_writable(args.output, f"-o {args.output}")
     async with await connect(settings) as store:
         shown = await transcript(store, actions.conversation_id(args.conversation))
     text = render_export(args.format, shown)

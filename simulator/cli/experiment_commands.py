@@ -16,7 +16,7 @@ from simulator.cli.render import shown
 from simulator.core.safe_text import visible
 from simulator.core.experiment_file import MAX_FILE_BYTES, decode_experiment_file, encode_experiment
 from simulator.errors import ValidationError
-from simulator.files import read_limited
+from simulator.files import check_writable, read_limited
 from simulator.store import connect
 
 
@@ -81,6 +81,7 @@ async def import_command(args, settings: Settings) -> int:
 async def export_command(args, settings: Settings) -> int:
     if not args.output.name.lower().endswith((".yaml", ".yml", ".json")):
         raise ValidationError(f"{args.output}: use a .yaml, .yml or .json file name")
+    check_writable(args.output, f"-o {args.output}")
     async with await connect(settings) as store:
         stored = await actions.export_file(store, args.experiment, args.output)
     print(visible(f"exported {stored.experiment.name!r} to {args.output}"))

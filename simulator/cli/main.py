@@ -19,6 +19,7 @@ from simulator.cli.values import Parser
 from simulator.config import load_settings
 from simulator.errors import SimulatorError
 from simulator.logs import get_logger, setup_logging
+from simulator.secrets import ScrubbingStream
 
 log = get_logger("cli")
 
@@ -41,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # every line the commands write passes the scrubber (simulator/secrets.py), whatever prints it
+    if not isinstance(sys.stdout, ScrubbingStream):
+        sys.stdout, sys.stderr = ScrubbingStream(sys.stdout), ScrubbingStream(sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable | None = getattr(args, "handler", None)
@@ -51,33 +55,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_menus()
         parser.print_help()
         return 0
-    secrets: list[str] = []
     try:
         settings = load_settings()
-        secrets = settings.secrets()
-        setup_logging(secrets)
+        setup_logging(settings.secrets())
         result = handler(args, settings)
         if asyncio.iscoroutine(result):
             result = aio.run(result)
         return int(result or 0)
     except SimulatorError as exc:
         log.info("command failed: %s", exc.one_line())
-        print(f"error: {_scrub(exc.one_line(), secrets)}", file=sys.stderr)
+        print(f"error: {exc.one_line()}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: one line on screen, the traceback in the log
-        log_path = setup_logging(secrets)
+        log_path = setup_logging([])
         log.exception("unexpected error")
         print(f"unexpected error: {type(exc).__name__} (details in {log_path})", file=sys.stderr)
         return 1
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
 
 
 def run() -> None:

@@ -22,6 +22,7 @@ from simulator.store.leases import LeaseRepository
 from simulator.store.workers import WorkerRepository
 from simulator.store.rubrics import RubricRepository
 from simulator.store.scores import ScoreRepository
+from simulator.store.scrubbed import ScrubbedCollection
 from simulator.store.summaries import SummaryRepository
 
 __all__ = ["Store", "Message", "Status", "ServerInfo", "connect"]
@@ -36,47 +37,51 @@ class Store:
 
     @property
     def experiments(self) -> ExperimentRepository:
-        return ExperimentRepository(self.db[schema.EXPERIMENTS], self.write_gate)
+        return ExperimentRepository(self._collection(schema.EXPERIMENTS), self.write_gate)
 
     @property
     def conversations(self) -> ConversationRepository:
-        return ConversationRepository(self.db[schema.CONVERSATIONS], self.write_gate)
+        return ConversationRepository(self._collection(schema.CONVERSATIONS), self.write_gate)
 
     @property
     def messages(self) -> MessageRepository:
-        return MessageRepository(self.db[schema.MESSAGES], self.write_gate)
+        return MessageRepository(self._collection(schema.MESSAGES), self.write_gate)
 
     @property
     def summaries(self) -> SummaryRepository:
-        return SummaryRepository(self.db[schema.SUMMARIES], self.write_gate)
+        return SummaryRepository(self._collection(schema.SUMMARIES), self.write_gate)
 
     @property
     def batches(self) -> BatchRepository:
-        return BatchRepository(self.db[schema.BATCHES], self.write_gate)
+        return BatchRepository(self._collection(schema.BATCHES), self.write_gate)
 
     @property
     def model_calls(self) -> ModelCallRepository:
-        return ModelCallRepository(self.db[schema.MODEL_CALLS], self.write_gate)
+        return ModelCallRepository(self._collection(schema.MODEL_CALLS), self.write_gate)
 
     @property
     def scores(self) -> ScoreRepository:
-        return ScoreRepository(self.db[schema.SCORES], self.write_gate)
+        return ScoreRepository(self._collection(schema.SCORES), self.write_gate)
 
     @property
     def labels(self) -> LabelRepository:
-        return LabelRepository(self.db[schema.LABELS], self.write_gate)
+        return LabelRepository(self._collection(schema.LABELS), self.write_gate)
 
     @property
     def rubrics(self) -> RubricRepository:
-        return RubricRepository(self.db[schema.RUBRICS], self.write_gate)
+        return RubricRepository(self._collection(schema.RUBRICS), self.write_gate)
 
     @property
     def leases(self) -> LeaseRepository:
-        return LeaseRepository(self.db[schema.LEASES], self.write_gate)
+        return LeaseRepository(self._collection(schema.LEASES), self.write_gate)
 
     @property
     def workers(self) -> WorkerRepository:
-        return WorkerRepository(self.db[schema.WORKERS], self.write_gate)
+        return WorkerRepository(self._collection(schema.WORKERS), self.write_gate)
+
+    def _collection(self, name: str) -> ScrubbedCollection:
+        """Every repository's collection scrubs secrets from what it writes."""
+        return ScrubbedCollection(self.db[name])
 
     async def close(self) -> None:
         await self.client.close()
