@@ -137,7 +137,7 @@ class MessageRepository(Repository):
         return sorted(found, key=lambda m: m.created_at, reverse=True)
 
 
-PER_CONVERSATION = 50  # conversations searched one by one (see MessageRepository.search)
+PER_CONVERSATION = 200  # conversations searched one by one (see MessageRepository.search)
 _REGEX_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
 
 
