@@ -13,21 +13,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from bson import ObjectId
 
 from simulator.actions.experiments import StoredExperiment
 from simulator.analysis.rubrics import ScoreRubric, as_document, read_rubric, score_rubric
-from simulator.analysis.scorers import (JudgeScorer, LocalClassifier, ModerationScorer, Scorer, ToxicityClassifier,
-                                        column)
-from simulator.analysis.scorers.moderation import DEFAULT_MODEL, moderation_model
+from simulator.analysis.scorers import DEFAULT_MODERATION_MODEL, column
 from simulator.config import Settings
 from simulator.core.conversation import Conversation
 from simulator.errors import ValidationError
 from simulator.llm.factory import ModelSettings, build_chat_model
 from simulator.store import Message, Store
 from simulator.store.scores import MessageScore
+
+if TYPE_CHECKING:
+    from simulator.analysis.scorers import Scorer
 
 Progress = Callable[[int, int], None]  # done, total
 
@@ -41,7 +42,7 @@ class ScorerChoice:
     rubric: Path | None = None  # judge: a rubric file
     name: str | None = None  # judge or local: the name scores are stored under (default "judge" / "local")
     path: Path | None = None  # local: the model folder
-    moderation_model: str = DEFAULT_MODEL
+    moderation_model: str = DEFAULT_MODERATION_MODEL
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,14 @@ class ScoringSummary:
 
 async def build_scorer(store: Store, settings: Settings, model_settings: ModelSettings, experiment: StoredExperiment,
                        choice: ScorerChoice, user: str) -> Scorer:
+    """The scorer a front end chose, ready to score; its package is imported only now."""
+    from simulator.analysis.scorers import JudgeScorer, LocalClassifier, ToxicityClassifier
+
     if choice.kind == "classifier":
         return ToxicityClassifier()
     if choice.kind == "moderation":
+        from simulator.analysis.scorers.moderation import ModerationScorer, moderation_model  # the openai client
+
         return ModerationScorer(moderation_model(settings, model_settings, store.model_calls, choice.moderation_model))
     if choice.kind == "judge":
         name = choice.name or "judge"

@@ -3,43 +3,46 @@
 Anyone can check them against a published table: attractors of transmission chains,
 cumulativeness, scores per role and over the conversation, persuasion rates, outcome labels
 and their final label, annotator agreement and regressions of outcomes on experimental
-factors. Text metrics and scorers that produce the numbers these
-functions take live in simulator.analysis.metrics and simulator.analysis.scorers. Around the
-statistics, not free of I/O: `data` loads an experiment's runs as pandas DataFrames (the
-notebook API), `report` turns those into the tables of `simulator analyze experiment`, and
-`figures` draws them.
+factors. Text metrics and scorers that produce the numbers these functions take live in
+simulator.analysis.metrics and simulator.analysis.scorers. Around the statistics: `frames`
+turns an experiment's runs into pandas DataFrames (simulator.actions.analysis loads them, and
+is the notebook API), `report` turns those into the tables of `simulator analyze experiment`,
+and `figures` draws them.
+
+The names below load on first use: importing one module of the package (the outcome labels,
+for the menus) does not import scipy and statsmodels (1.2 s of scipy.stats alone, measured),
+and a command that never analyses never pays for them.
 """
 
-from simulator.analysis.agreement import PairAgreement, cohen_kappa, pairwise_agreement
-from simulator.analysis.attractors import Attractor, attractor
-from simulator.analysis.cumulative import cumulativeness
-from simulator.analysis.errors import AnalysisError
-from simulator.analysis.outcomes import FinalOutcome, Outcome, final_outcome, outcome
-from simulator.analysis.persuasion import PersuasionRates, persuasion_rates
-from simulator.analysis.regression import Regression, Term, logistic_regression, ols_regression
-from simulator.analysis.roles import RoleScore, role_scores
-from simulator.analysis.timeline import role_scores_over_conversation, third_of
+from __future__ import annotations
 
-__all__ = [
-    "AnalysisError",
-    "Attractor",
-    "FinalOutcome",
-    "Outcome",
-    "PairAgreement",
-    "PersuasionRates",
-    "Regression",
-    "RoleScore",
-    "Term",
-    "attractor",
-    "cohen_kappa",
-    "cumulativeness",
-    "final_outcome",
-    "logistic_regression",
-    "ols_regression",
-    "outcome",
-    "pairwise_agreement",
-    "persuasion_rates",
-    "role_scores",
-    "role_scores_over_conversation",
-    "third_of",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "AnalysisError": "errors",
+    "Attractor": "attractors", "attractor": "attractors",
+    "PairAgreement": "agreement", "cohen_kappa": "agreement", "pairwise_agreement": "agreement",
+    "cumulativeness": "cumulative",
+    "FinalOutcome": "outcomes", "Outcome": "outcomes", "final_outcome": "outcomes", "outcome": "outcomes",
+    "PersuasionRates": "persuasion", "persuasion_rates": "persuasion",
+    "Regression": "regression", "Term": "regression", "logistic_regression": "regression",
+    "ols_regression": "regression",
+    "RoleScore": "roles", "role_scores": "roles",
+    "role_scores_over_conversation": "timeline", "third_of": "timeline",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -10,13 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-
-from simulator.actions.analysis import analyse_experiment
-from simulator.actions.experiments import find
-from simulator.cli.report_render import print_analysis
 from simulator.config import Settings
-from simulator.store import connect
 
 
 def register(analyses: argparse._SubParsersAction) -> None:
@@ -39,6 +33,14 @@ def split(text: str) -> list[str]:
 
 
 async def analyze_command(args, settings: Settings) -> int:
+    # pandas, statsmodels and matplotlib are imported here, not when any `simulator` command starts
+    from rich.console import Console
+
+    from simulator.actions.analysis import analyse_experiment
+    from simulator.actions.experiments import find
+    from simulator.cli.report_render import print_analysis
+    from simulator.store import connect
+
     async with await connect(settings) as store:
         stored = await find(store, args.experiment)
         output = args.output or Path(f"analysis-{stored.id}")

@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from simulator.actions.annotation import import_labels, label_with_judge
-from simulator.actions.experiment_runs import runs_of
 from simulator.cli.score_commands import add_judge_options, model_settings
 from simulator.cli.scoring_progress import progress_bar
 from simulator.config import Settings
@@ -39,6 +37,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 async def judge_command(args, settings: Settings) -> int:
+    from simulator.actions.annotation import label_with_judge
+    from simulator.actions.experiment_runs import runs_of
+
     async with await connect(settings) as store:
         experiment, conversations = await runs_of(store, args.experiment, args.batch)
         with progress_bar("judging outcomes") as progress:
@@ -52,6 +53,8 @@ async def judge_command(args, settings: Settings) -> int:
 
 
 async def import_command(args, settings: Settings) -> int:
+    from simulator.actions.annotation import import_labels
+
     async with await connect(settings) as store:
         n = await import_labels(store, args.file, args.annotator, adjudication=args.adjudication)
     print(f"imported {n} labels from {args.file}")

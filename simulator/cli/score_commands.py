@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from simulator.actions.experiment_runs import runs_of
-from simulator.actions.scoring import ScorerChoice, build_scorer, score_conversations
 from simulator.analysis.scorers import KINDS
 from simulator.cli.scoring_progress import progress_bar
 from simulator.config import Settings
@@ -54,6 +52,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 async def score_command(args, settings: Settings) -> int:
+    from simulator.actions.experiment_runs import runs_of
+    from simulator.actions.scoring import ScorerChoice, build_scorer, score_conversations
+
     choice = ScorerChoice(kind=args.scorer, model=args.model, rubric=args.rubric, name=args.name, path=args.path)
     async with await connect(settings) as store:
         experiment, conversations = await runs_of(store, args.experiment, args.batch)

@@ -8,23 +8,33 @@
 Scores are stored per message and scorer (simulator/store/scores.py) and read back as
 columns "<scorer>.<score>", e.g. "classifier.toxicity" or "moderation.harassment".
 `shown_by_default` picks the columns tables show when the researcher names none.
+The scorer classes load on first use (the openai client, the classifier's model), so the
+command line and the menus start without them.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
-
-from simulator.analysis.scorers.base import Scored, Scorer, checked_scores
-from simulator.analysis.scorers.classifier import ToxicityClassifier
-from simulator.analysis.scorers.judge import JudgeScorer
-from simulator.analysis.scorers.local_model import LocalClassifier
-from simulator.analysis.scorers.moderation import SHOWN as MODERATION_SHOWN
-from simulator.analysis.scorers.moderation import ModerationScorer
+import importlib
+from typing import Any, Iterable
 
 KINDS = ("classifier", "moderation", "judge", "local")
+DEFAULT_MODERATION_MODEL = "omni-moderation-latest"
+# What tables show of a scorer's scores when the researcher names none: all, except these.
+SHOWN = {"moderation": ("harassment", "violence")}
 
-__all__ = ["KINDS", "JudgeScorer", "LocalClassifier", "ModerationScorer", "Scored", "Scorer", "ToxicityClassifier",
-           "checked_scores", "column", "shown_by_default"]
+_WHERE = {"Scored": "base", "Scorer": "base", "checked_scores": "base", "ToxicityClassifier": "classifier",
+          "JudgeScorer": "judge", "LocalClassifier": "local_model", "ModerationScorer": "moderation"}
+
+__all__ = ["DEFAULT_MODERATION_MODEL", "KINDS", "SHOWN", *sorted(_WHERE), "column", "shown_by_default"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 def column(scorer: str, score: str) -> str:
@@ -33,4 +43,9 @@ def column(scorer: str, score: str) -> str:
 
 def shown_by_default(columns: Iterable[str]) -> list[str]:
     """Every column, except that moderation shows only harassment and violence."""
-    return [c for c in columns if not c.startswith("moderation.") or c.split(".", 1)[1] in MODERATION_SHOWN]
+    shown = []
+    for name in columns:
+        scorer, score = name.split(".", 1)
+        if scorer not in SHOWN or score in SHOWN[scorer]:
+            shown.append(name)
+    return shown

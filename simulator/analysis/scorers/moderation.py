@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import httpx
 import openai
 
+from simulator.analysis.scorers import DEFAULT_MODERATION_MODEL
 from simulator.analysis.scorers.base import Scored, checked_scores
 from simulator.config import DEFAULT_OPENAI_BASE_URL, Settings
 from simulator.errors import ConfigError
@@ -32,8 +33,6 @@ from simulator.llm.replay import CallStore, RecordingModel, ReplayModel
 from simulator.llm.retry import RetryingModel
 from simulator.llm.types import ChatMessage, ChatModel, ChatOptions, ModelCallError, Reply
 
-DEFAULT_MODEL = "omni-moderation-latest"
-SHOWN = ("harassment", "violence")
 
 
 class ModerationEndpoint:
@@ -68,7 +67,7 @@ class ModerationEndpoint:
 
 
 def moderation_model(settings: Settings, model_settings: ModelSettings, calls: CallStore | None,
-                     model: str = DEFAULT_MODEL, scope: str = "moderation") -> ChatModel:
+                     model: str = DEFAULT_MODERATION_MODEL, scope: str = "moderation") -> ChatModel:
     """The endpoint inside the usual wrappers: Recording(Retrying(Limited(endpoint))), or Replay."""
     spec = f"openai-moderation/{model}"
     if model_settings.mode is CallMode.REPLAY:

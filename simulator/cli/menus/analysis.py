@@ -13,20 +13,17 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from simulator.actions import analysis as analysis_actions
 from simulator.actions import annotation
+from simulator.actions.browse import transcript
 from simulator.actions.experiment_runs import runs_of
 from simulator.actions.experiments import StoredExperiment
 from simulator.actions.scoring import score_conversations
 from simulator.analysis.errors import AnalysisError
 from simulator.analysis.outcomes import GOAL_LABELS, outcome
-from simulator.analysis.scorers import ToxicityClassifier
 from simulator.cli.menus.session import Session
 from simulator.cli.menus.ui import BACK, Option
 from simulator.cli.render import print_conversation
-from simulator.cli.report_render import print_analysis
 from simulator.cli.scoring_progress import progress_bar
-from simulator.actions.browse import transcript
 from simulator.core.conversation import Conversation, Status
 from simulator.errors import ValidationError
 from simulator.store.labels import ADJUDICATOR, OutcomeLabel
@@ -50,6 +47,10 @@ async def analysis_menu(session: Session, stored: StoredExperiment) -> None:
 
 
 async def report(session: Session, stored: StoredExperiment) -> None:
+    # pandas, statsmodels and matplotlib load here, when asked for, not when the menus open
+    from simulator.actions import analysis as analysis_actions
+    from simulator.cli.report_render import print_analysis
+
     ui = session.ui
     default = ",".join(["model", *(f"variant.{v}" for v in stored.experiment.variants)])
     by = await ui.text("Group by (comma-separated factors)", default=default)
@@ -69,6 +70,8 @@ async def score(session: Session, stored: StoredExperiment) -> None:
     ok, runs = await session.ui.attempt(runs_of(session.store, str(stored.id)))
     if not ok:
         return
+    from simulator.analysis.scorers import ToxicityClassifier
+
     with progress_bar("scoring with classifier", session.console) as progress:
         ok, summary = await session.ui.attempt(score_conversations(session.store, ToxicityClassifier(), runs[1],
                                                                    progress=progress))
