@@ -128,3 +128,14 @@ async def test_a_judge_call_that_fails_for_good_stops_the_batch_with_its_own_err
 
     with pytest.raises(ModelCallError, match="connection refused"):  # itself, not an exception group
         await JudgeScorer(ScriptedModel(script), ScoreRubric()).score(["a", "b", "c"])
+
+
+async def test_the_local_classifier_says_which_extra_it_needs(tmp_path):
+    from simulator.analysis.scorers import LocalClassifier
+    from simulator.errors import ConfigError
+
+    (tmp_path / "config.json").write_text('{"architectures": ["RobertaForSequenceClassification"]}')
+    scorer = LocalClassifier(tmp_path)  # transformers and torch are an optional extra, not installed here
+    with pytest.raises(ConfigError, match="needs transformers and torch") as failed:
+        await scorer.score(["hello"])
+    assert failed.value.hint == "pip install 'llm-interaction-simulator[local-classifier]'"
