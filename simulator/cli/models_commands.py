@@ -12,7 +12,6 @@ from simulator.cli.render import shown
 from simulator.cli.values import ATTEMPTS, SEED, TIMEOUT, number, whole
 from simulator.config import DEFAULT_OPENAI_BASE_URL, Settings, describe_url
 from simulator.llm.factory import CallMode, ModelSettings, build_chat_model
-from simulator.llm.ollama_provider import OllamaChatModel
 from simulator.llm.retry import RetryPolicy
 from simulator.llm.types import ChatOptions
 
@@ -37,6 +36,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 async def list_command(args: argparse.Namespace, settings: Settings) -> int:
+    from simulator.llm.ollama_provider import OllamaChatModel  # the ollama package only when a command talks to it
+
     console = Console()
     models = await OllamaChatModel("", settings.ollama_host).list_models()
     table = Table(title=f"Ollama at {shown(describe_url(settings.ollama_host))}")

@@ -14,11 +14,10 @@ from enum import Enum
 from simulator.config import Settings
 from simulator.errors import ConfigError
 from simulator.llm.limits import LimitedModel, limiter_for
-from simulator.llm.ollama_provider import PullProgress
 from simulator.llm.replay import CallStore, RecordingModel, ReplayModel
 from simulator.llm.retry import RetryingModel, RetryPolicy
 from simulator.core.model_spec import ModelSpec, parse_spec
-from simulator.llm.types import ChatModel
+from simulator.llm.types import ChatModel, PullProgress
 from simulator.llm.usage import MeteredModel, UsageMeter
 
 

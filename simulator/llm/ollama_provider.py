@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import httpx
 import ollama
 import pydantic
 
 from simulator.llm.clients import shared_client
-from simulator.llm.types import ChatMessage, ChatOptions, ModelCallError, Reply, retryable_status
+from simulator.llm.types import ChatMessage, ChatOptions, ModelCallError, PullProgress, Reply, retryable_status
 from simulator.logs import get_logger
 
 log = get_logger("llm.ollama")
 
-PullProgress = Callable[[str, int | None, int | None], None]  # status, completed, total
 
 # (endpoint, model) -> digest, learned once per process: a batch builds a provider per
 # conversation, and each would otherwise ask the server for its model list again.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 from simulator.errors import ModelError
 
@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from simulator.core.experiment import LLMSetting
 
 ChatMessage = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
+PullProgress = Callable[[str, int | None, int | None], None]  # status, completed, total of a model download
 
 
 @dataclass(frozen=True)
