@@ -13,7 +13,9 @@ this script times over loopback, median of --repeats after one warm-up:
                       the load event (when /usr/bin/chromium is there)
   experiments list, conversations list, search for a phrase across every message
 so the cost of the pages around it, and of a full-text search on FerretDB v1 (a $regex that
-reads every message), is printed beside it.
+reads every message), is printed beside it; then the page's two large reads alone (what the
+database costs of it). The machine's load average is printed: other work on the 2 cores slows
+every figure, and the explorer's own CPU time per page shows its share.
 
     .venv/bin/python benchmarks/web_render.py [--messages 100000] [--repeats 7]
 """
@@ -33,12 +35,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-from _support import ROOT, bench_store, message_text, prefill_messages
+from _support import ROOT, InstantModel, bench_store, message_text, prefill_messages
 
 from simulator import aio
 from simulator.actions import conversations
 from simulator.core.conversation import Status, Usage
-from simulator.protocols.roles import role_spec
+from simulator.batch.plan import create_batch
+from simulator.batch.runner import run_batch
+from simulator.llm.factory import ModelSettings
+from simulator.protocols.roles import role_batch, role_spec
 from simulator.store import Message
 from simulator.store.scores import MessageScore
 
@@ -88,6 +93,15 @@ async def long_conversation(store, settings, experiment):
     await store.conversations.finish(cid, Status.COMPLETED, "message budget reached", Usage(400 * LENGTH, 60 * LENGTH),
                                      LENGTH)
     return cid
+
+
+async def small_batch(store, settings, experiment):
+    """A finished batch of 8 cells (2 LLM settings x 1v1, 2v1 x 2 repeats) on the instant model."""
+    plan = role_batch(llms=experiment.experiment.llms, max_agents={"guard": 2, "prisoner": 1}, every_combination=True,
+                      n_messages=4, repeats=2, seed=3)
+    planned = await create_batch(store, settings.user, experiment, plan)
+    await run_batch(store, settings, planned.id, ModelSettings(), model_for=lambda cid: InstantModel())
+    return planned.id
 
 
 def free_port() -> int:
@@ -157,13 +171,25 @@ async def prepare(messages: int):
     await prefill_messages(store, messages)
     await prefill_scores(store, messages)
     cid = await long_conversation(store, settings, experiment)
+    batch_id = await small_batch(store, settings, experiment)
     stored = await store.messages.count(cid)
     print(f"stored {messages:,} messages and scores + a conversation of {stored:,} in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
-    return manager, settings, cid
+    return manager, store, settings, cid, batch_id
 
 
-def measure(settings, cid, repeats: int) -> None:
+async def reads(store, cid, repeats: int) -> None:
+    """The page's two large reads on their own, one after the other (the page makes them together)."""
+    for label, read in (("its 1,000 messages", store.messages.list), ("their 1,000 scores", store.scores.for_conversation)):
+        durations = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            await read(cid)
+            durations.append((time.perf_counter() - started) * 1000)
+        print(f"  reading {label} alone: median {statistics.median(durations):.0f} ms", flush=True)
+
+
+def measure(settings, cid, batch_id, repeats: int) -> None:
     explorer = ExplorerProcess(settings)
     try:
         with httpx.Client(base_url=explorer.base, timeout=120) as client:
@@ -176,6 +202,7 @@ def measure(settings, cid, repeats: int) -> None:
             if browser is not None:
                 print(f"  in headless chromium, navigation start to load event: median {browser:.0f} ms")
             for label, path in (("experiments list", "/experiments"), ("conversations list", "/conversations"),
+                                ("batch grid, 8 cells", f"/batches/{batch_id}"),
                                 ("search a phrase in every message", f"/search?q={quote('the yard at dawn')}")):
                 took, cpu, _ = timed_get(client, path, max(3, repeats // 2), explorer.process.pid)
                 print(f"{label}: median {took:.0f} ms (explorer CPU {cpu:.0f} ms)", flush=True)
@@ -185,9 +212,10 @@ def measure(settings, cid, repeats: int) -> None:
 
 
 async def main_async(messages: int, repeats: int) -> None:
-    manager, settings, cid = await prepare(messages)
+    manager, store, settings, cid, batch_id = await prepare(messages)
     try:
-        await asyncio.to_thread(measure, settings, cid, repeats)
+        await asyncio.to_thread(measure, settings, cid, batch_id, repeats)
+        await reads(store, cid, repeats)
     finally:
         await manager.__aexit__(None, None, None)
 
