@@ -180,7 +180,8 @@ async def prepare(messages: int):
 
 async def reads(store, cid, repeats: int) -> None:
     """The page's two large reads on their own, one after the other (the page makes them together)."""
-    for label, read in (("its 1,000 messages", store.messages.list), ("their 1,000 scores", store.scores.for_conversation)):
+    for label, read in (("its 1,000 messages", store.messages.list),
+                        ("their 1,000 scores", store.scores.for_conversation)):
         durations = []
         for _ in range(repeats):
             started = time.perf_counter()

@@ -64,20 +64,24 @@ async def title_of(store: Store, conversation_id: ObjectId) -> str:
         return "(conversation not found)"
 
 
+async def find_hits(request: Request, q: str, role: str) -> list[Hit]:
+    store = store_of(request)
+    scope = await conversation_scope(request)
+    if scope == []:  # the filters name no conversation
+        return []
+    found = await store.messages.search(q, conversation_ids=scope, role=role or None, limit=LIMIT)
+    titles = {cid: await title_of(store, cid) for cid in {m.conversation_id for m in found}}
+    return [Hit(m, titles[m.conversation_id], excerpt(m.content, q)) for m in found]
+
+
 async def search_page(request: Request) -> Response:
     store = store_of(request)
     q, role = text_param(request, "q"), text_param(request, "role")
-    hits: list[Hit] = []
     started = time.perf_counter()
-    if q:
-        scope = await conversation_scope(request)
-        found = await store.messages.search(q, conversation_ids=scope, role=role or None, limit=LIMIT) \
-            if scope is None or scope else []
-        titles = {cid: await title_of(store, cid) for cid in {m.conversation_id for m in found}}
-        hits = [Hit(m, titles[m.conversation_id], excerpt(m.content, q)) for m in found]
+    hits = await find_hits(request, q, role) if q else []
+    seconds = time.perf_counter() - started
     creators, models = await filter_values(store, conversations=True)
     experiments = [(d["_id"], d.get("name", "")) for d in await list_experiments(store)]
-    return page(request, "search.html", hits=hits, limit=LIMIT, seconds=time.perf_counter() - started, creators=creators, models=models,
-                experiments=experiments, filters={"q": q, "role": role, "creator": text_param(request, "creator"),
-                                                  "model": text_param(request, "model"),
-                                                  "experiment": text_param(request, "experiment")})
+    filters = {name: text_param(request, name) for name in ("q", "role", "creator", "model", "experiment")}
+    return page(request, "search.html", hits=hits, limit=LIMIT, seconds=seconds, creators=creators, models=models,
+                experiments=experiments, filters=filters)
