@@ -23,6 +23,7 @@ from simulator.web.templating import page
 from simulator.web.transcript import entries, legend, scores_by_index, side_by_side
 
 STATUSES = ("pending", "running", "completed", "failed", "stopped")
+LIST_LIMIT = 500
 MEDIA_TYPES = {"txt": "text/plain", "jsonl": "application/x-ndjson", "csv": "text/csv", "json": "application/json"}
 
 
@@ -31,13 +32,13 @@ async def conversations_list(request: Request) -> Response:
     filters = Filters(creator=text_param(request, "creator") or None, model=text_param(request, "model") or None,
                       favourite=True if flag(request, "favourites") else None)
     protocol, status = text_param(request, "protocol"), text_param(request, "status")
-    rows = [r for r in await conversation_rows(store, filters)
+    rows = [r for r in await conversation_rows(store, filters, limit=LIST_LIMIT)
             if (not protocol or r.protocol == protocol) and (not status or r.status == status)]
     creators, models = await filter_values(store, conversations=True)
-    return page(request, "conversations.html", rows=rows, creators=creators, models=models, protocols=PROTOCOLS,
-                statuses=STATUSES, filters={"creator": filters.creator or "", "model": filters.model or "",
-                                            "favourites": bool(filters.favourite), "protocol": protocol,
-                                            "status": status})
+    chosen = {"creator": filters.creator or "", "model": filters.model or "", "favourites": bool(filters.favourite),
+              "protocol": protocol, "status": status}
+    return page(request, "conversations.html", rows=rows, limit=LIST_LIMIT, creators=creators, models=models,
+                protocols=PROTOCOLS, statuses=STATUSES, filters=chosen)
 
 
 async def read_all(store: Store, conversation_id: ObjectId) -> tuple[Transcript, dict[int, dict[str, float]]]:
