@@ -7,6 +7,8 @@ requests go to it over loopback with httpx.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -99,6 +101,26 @@ def test_a_port_in_use_is_one_line(cli_env):
         line = one_error_line(explore_once(cli_env, "--port", str(port)))
     assert line.startswith(f"error: cannot listen on 127.0.0.1 port {port}: Address already in use")
     assert "--port" in line
+
+
+def problem_line(page: httpx.Response) -> str:
+    assert page.status_code == 503
+    return page.text.split('<p class="problem">', 1)[1].split("</p>", 1)[0]
+
+
+def test_a_database_that_stops_while_browsing_is_a_page_with_one_line(tools, private_state, cli_env):
+    uri = services.start_ferretdb(tools, private_state, services.free_port(), "sqlite")
+    explorer = Explorer({**cli_env, "MONGODB_URI": uri, "DB_TIMEOUT_MS": "1000"})
+    try:
+        assert httpx.get(explorer.base + "/experiments").status_code == 200
+        pid, port = services.Service(services.FERRETDB_SERVICES["sqlite"], private_state).running()
+        os.kill(pid, signal.SIGKILL)
+        problems = [problem_line(httpx.get(explorer.base + "/experiments", timeout=30)) for _ in range(2)]
+        assert all(p.startswith(f"cannot reach MongoDB at 127.0.0.1:{port}: ") for p in problems), problems
+        assert "connection refused" in problems[1]  # the first may find its pooled connection closed instead
+        assert explorer.process.poll() is None  # the explorer goes on, and answers again once the server is back
+    finally:
+        explorer.stop()
 
 
 def test_another_address_needs_the_token_on_every_request(cli_env):
