@@ -21,6 +21,7 @@ Local connections are trusted: only that user (and root) can open the socket fol
 from __future__ import annotations
 
 import grp
+import hashlib
 import os
 import pwd
 import shutil
@@ -85,8 +86,6 @@ def socket_dir(state: Path) -> Path:
     preferred = state / "postgres" / "socket"
     if len(str(preferred / f".s.PGSQL.{SOCKET_PORT}")) <= MAX_SOCKET_PATH:
         return preferred
-    import hashlib
-
     return Path("/tmp") / f"sim-pg-{hashlib.sha256(str(state).encode()).hexdigest()[:12]}"
 
 

@@ -233,28 +233,29 @@ def down(state: Path) -> None:
         Service(name, state).stop()
 
 
-def _where(name: str, port: int | None, state: Path) -> str:
+def _where(name: str, info: dict, state: Path) -> str:
     if name == "postgres":
-        return (f"socket {postgres_cluster.socket_dir(state)}  "
-                f"data {state / 'postgres' / 'data'}")
+        return f"socket {postgres_cluster.socket_dir(state)}  data {state / 'postgres' / 'data'}"
     if name == "ollama":
-        return f"http://127.0.0.1:{port}  data {state / 'ollama'}"
-    backend = "SQLite data in " + str(state / "ferretdb") if name == "ferretdb-sqlite" else "PostgreSQL"
-    return f"mongodb://127.0.0.1:{port}  {backend}"
+        return f"http://127.0.0.1:{info['port']}  data {state / 'ollama'}"
+    backend = info.get("backend", "sqlite")  # pid files from before the backends had no key
+    data = "on PostgreSQL" if backend == "postgresql" else f"on SQLite, data {state / 'ferretdb'}"
+    return f"mongodb://127.0.0.1:{info['port']}  {data}"
 
 
 def status(state: Path) -> int:
     """Print what runs where; exit 0 only when a FerretDB (with its PostgreSQL) and Ollama run."""
     running = {}
     for name in ("ferretdb", "postgres", "ferretdb-sqlite", "ollama"):
-        current = Service(name, state).running()
-        if current:
-            running[name] = current
-            pid, port = current
-            print(f"{name:15} running  {_where(name, port, state)}  pid {pid}")
+        info = Service(name, state).info()
+        if info:
+            running[name] = info
+            print(f"{name:15} running  {_where(name, info, state)}  pid {info['pid']}")
         elif name != "ferretdb-sqlite":
             print(f"{name:15} stopped")
-    store_up = {"ferretdb", "postgres"} <= running.keys() or "ferretdb-sqlite" in running
+    on_postgres = "ferretdb" in running and running["ferretdb"].get("backend") == "postgresql"
+    store_up = (on_postgres and "postgres" in running) or "ferretdb-sqlite" in running or (
+        "ferretdb" in running and not on_postgres)
     return 0 if store_up and "ollama" in running else 1
 
 

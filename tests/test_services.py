@@ -4,6 +4,8 @@ import subprocess
 import sys
 
 import ollama
+import postgres_cluster
+import pytest
 import services
 
 
@@ -65,3 +67,16 @@ async def test_sim_tiny_is_deterministic_at_temperature_zero(ollama_host):
     first = await client.chat(model="sim-tiny", messages=messages, options={"temperature": 0, "seed": 1})
     second = await client.chat(model="sim-tiny", messages=messages, options={"temperature": 0, "seed": 1})
     assert first.message.content == second.message.content != ""
+
+
+def test_a_state_folder_postgresql_cannot_enter_is_refused_in_one_line(tools, tmp_path):
+    state = tmp_path / "state"  # under pytest's tmp folders, which only we may enter (0700)
+    if postgres_cluster.server_user() is None:  # not root: PostgreSQL runs as us and may enter
+        services.start_ferretdb(tools, state, services.free_port(), "postgresql")
+        services.down(state)
+        return
+    with pytest.raises(services.ServiceError) as refused:
+        services.start_ferretdb(tools, state, services.free_port(), "postgresql")
+    message = str(refused.value)
+    assert "cannot enter" in message and "chmod o+x" in message and "\n" not in message
+    assert not (state / "postgres" / "data" / "PG_VERSION").exists()
