@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["overhead.py", "concurrency.py", "long_conversation.py", "memory.py", "model_speed.py",
-           "real_model_overhead.py"]
+SCRIPTS = ["overhead.py", "concurrency.py", "long_conversation.py", "memory.py", "store_scale.py",
+           "query_plans.py", "write_concurrency.py", "model_speed.py", "real_model_overhead.py"]
 
 
 def main() -> int:

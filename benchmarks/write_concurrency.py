@@ -3,9 +3,9 @@
 SQLite has one writer, so the store let one write through at a time (store/retry.py);
 PostgreSQL has many. This runs the same batch (zero-latency model, --conversations x 10
 messages at batch concurrency 64, 10^5 messages stored before) once per gate size, each in
-a fresh database on one private FerretDB on PostgreSQL (--rounds times, alternating the order),
-and prints the median wall times. The
-store's default (simulator/store/__init__.py, POSTGRESQL_WRITERS) is the fastest size here.
+a fresh database on one private FerretDB on PostgreSQL (--rounds times, alternating the
+order), and prints the median wall times. The store's default (simulator/store/__init__.py,
+POSTGRESQL_WRITERS) comes from this sweep.
 
     .venv/bin/python benchmarks/write_concurrency.py [--gates 1,2,4,8,16,32,64] [--conversations 300]
 """
@@ -16,13 +16,10 @@ import argparse
 import dataclasses
 import statistics
 
-from _support import InstantModel, bench_ferretdb, bench_store, prefill_messages
+from _support import bench_ferretdb, bench_store, prefill_messages
+from memory import instant_batch
 
 from simulator import aio
-from simulator.batch.plan import create_batch  # noqa: E402
-from simulator.protocols.roles import role_batch  # noqa: E402
-from simulator.batch.runner import run_batch
-from simulator.llm.factory import ModelSettings
 from simulator.store import connect
 
 
@@ -31,26 +28,24 @@ async def one_batch(uri: str, gate: int, conversations: int, prefill: int) -> fl
         await prefill_messages(store, prefill)
         gated = await connect(dataclasses.replace(settings, db_write_concurrency=gate))
         try:
-            spec = role_batch(llms=experiment.experiment.llms[:1], max_agents={"guard": 1, "prisoner": 1},
-                              n_messages=10, repeats=conversations, seed=1)
-            started = time.perf_counter()
-            planned = await create_batch(gated, settings.user, experiment, spec)
-            options = ModelSettings()
-            outcome = await run_batch(gated, settings, planned.id, options, concurrency=64,
-                                      model_for=lambda cid: InstantModel(options.meter))
-            assert outcome.completed == conversations, outcome
-            return time.perf_counter() - started
+            return sum(await instant_batch(gated, settings, experiment, conversations, 10, concurrency=64))
         finally:
             await gated.close()
 
 
-async def main(gates: list[int], conversations: int, prefill: int) -> None:
+async def main(gates: list[int], conversations: int, prefill: int, rounds: int) -> None:
+    """Each gate once per round, the order reversed every other round, so drift hits all alike."""
+    walls: dict[int, list[float]] = {gate: [] for gate in gates}
     with bench_ferretdb("postgresql") as uri:
-        walls = {gate: await one_batch(uri, gate, conversations, prefill) for gate in gates}
-    best = min(walls, key=walls.get)
-    for gate, wall in walls.items():
+        for round_ in range(rounds):
+            for gate in (gates if round_ % 2 == 0 else list(reversed(gates))):
+                walls[gate].append(await one_batch(uri, gate, conversations, prefill))
+    medians = {gate: statistics.median(times) for gate, times in walls.items()}
+    best = min(medians, key=medians.get)
+    for gate, wall in medians.items():
         print(f"write gate {gate:3}: {conversations} conversations x 10 messages in {wall:.2f} s "
-              f"({conversations * 10 / wall:.0f} messages/s){'  <- fastest' if gate == best else ''}")
+              f"(median of {' '.join(f'{t:.2f}' for t in walls[gate])}; {conversations * 10 / wall:.0f} messages/s)"
+              f"{'  <- fastest' if gate == best else ''}")
 
 
 if __name__ == "__main__":
