@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from playwright.async_api import async_playwright
 from scripted import ScriptedModel, is_summary_call, speaker_of
 from simulator.actions import conversations as conv
 from simulator.actions.experiments import import_file
+from simulator.actions.leasing import HOST, new_owner
 from simulator.batch.plan import create_batch
 from simulator.batch.runner import run_batch
 from simulator.config import Settings
@@ -31,6 +33,7 @@ from simulator.protocols import PROTOCOLS
 from simulator.protocols.base import Common
 from simulator.protocols.roles import role_batch, role_spec
 from simulator.store import Message, connect
+from simulator.store.leases import LeaseRecord
 from simulator.store.scores import MessageScore
 from test_web_server import Explorer
 
@@ -91,10 +94,14 @@ async def prison_run(store, settings, experiment) -> ObjectId:
 
 
 async def running_run(store, settings, experiment) -> ObjectId:
-    """A run that has started and stored one message; the test adds the next one."""
+    """A run that has started, holds its lease (this process, for an hour) and stored one message; the
+    test adds the next one."""
     spec = role_spec(llm=experiment.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1}, n_messages=4,
                      seed=6)
     cid = await conv.create(store, settings.user, experiment, spec)
+    claimed = datetime.now(timezone.utc)
+    assert await store.leases.claim(LeaseRecord(cid, 1, new_owner(), HOST, os.getpid(), "test", claimed,
+                                                claimed + timedelta(hours=1)))
     await store.conversations.start_run(cid, 1)
     guard = next(a for a in (await store.conversations.get(cid)).agents if a.role == "guard")
     await store.messages.append(Message(cid, 0, 0, "guard", guard.name, "First words of the morning."))
@@ -239,6 +246,7 @@ async def test_a_hostile_message_is_shown_as_text(visit, data):
 async def test_a_running_conversation_gains_a_message_without_reloading(visit, data, web_store):
     tab = await visit.open(f"/conversations/{data.running}")
     assert await tab.locator("#transcript .msg").count() == 1
+    assert await tab.locator("#status").inner_text() == "running"
     await tab.wait_for_selector("main.is-live")
     await tab.evaluate("window.__samePage = true")
     prisoner = next(a for a in (await web_store.conversations.get(data.running)).agents if a.role == "prisoner")

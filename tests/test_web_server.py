@@ -145,7 +145,8 @@ def test_another_address_needs_the_token_on_every_request(cli_env):
 
 @pytest.fixture
 async def populated(store, settings):
-    """A prison run with a message whose text looks like a regular expression and one with leakage."""
+    """A prison run with a message whose text looks like a regular expression and one with leakage, and a
+    run whose runner was killed."""
     experiment = await import_file(store, settings.user, SMALL)
     spec = role_spec(llm=experiment.experiment.llms[0], agent_counts={"guard": 1, "prisoner": 1}, n_messages=4,
                      days=2, seed=3)
@@ -154,7 +155,9 @@ async def populated(store, settings):
     model = ScriptedModel(lambda messages, options, n: "A quiet day." if is_summary_call(messages)
                           else replies.pop(0))
     await conv.run(store, settings, cid, ModelSettings(), model=model)
-    return experiment, cid
+    killed = await conv.create(store, settings.user, experiment, spec)  # marked running, but no runner holds it
+    await store.conversations.start_run(killed, 1)
+    return experiment, cid, killed
 
 
 async def snapshot(store) -> dict[str, tuple[int, list[str]]]:
@@ -169,7 +172,7 @@ async def snapshot(store) -> dict[str, tuple[int, list[str]]]:
 
 
 async def test_headers_read_only_exports_and_search(cli_env, store, populated):
-    experiment, cid = populated
+    experiment, cid, killed = populated
     before = await snapshot(store)
     explorer = Explorer(cli_env)
     try:
@@ -197,6 +200,9 @@ async def test_headers_read_only_exports_and_search(cli_env, store, populated):
             assert "#m-0" not in (await client.get("/search", params={"q": "gate", "role": "prisoner"})).text
             assert "#m-0" in (await client.get("/search", params={"q": "GATE", "experiment": str(experiment.id),
                                                                    "creator": "alice"})).text
+
+            assert 'id="status">stalled<' in (await client.get(f"/conversations/{killed}")).text
+            assert (await client.get("/conversations")).text.count('class="status status-stalled"') == 1
 
             for path in ("/experiments", f"/experiments/{experiment.id}", f"/experiments/{experiment.id}/analysis",
                          "/conversations", f"/conversations/{cid}", "/batches", "/search?q=yard"):

@@ -24,12 +24,13 @@ from simulator.actions.browse import Transcript
 from simulator.cli.render import section
 from simulator.web.grid import load_grid
 from simulator.web.params import store_of
+from simulator.web.status import run_status
 from simulator.web.templating import render
 from simulator.web.transcript import entries
 
 POLL = 1.0
 BATCH_POLL = 2.0
-LIVE_STATUSES = ("pending", "running")
+LIVE_STATUSES = ("pending", "running", "stalled")  # a stalled run may be resumed
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,8 @@ async def _conversation_events(store, conversation_id: ObjectId, after: int,
                 shown_days.add(summary["day"])
                 yield Event("summary", {"day": summary["day"], "html": render(
                     "_summary.html", day=summary["day"], content=summary["content"])}, str(after))
-        if conversation.status.value != status:
-            status = conversation.status.value
+        if (seen := await run_status(store, conversation)) != status:
+            status = seen
             yield Event("status", {"status": status, "ending": conversation.ending or ""}, str(after))
         if status not in LIVE_STATUSES:
             yield Event("end", {}, str(after))

@@ -4,7 +4,7 @@
 collection, which FerretDB v1 answers by reading every message (17.5 s for the conversations list
 with 10^5 messages stored: benchmarks/web_render.py). A run that ended recorded how many messages
 it stored, so only rows still running are counted, each by equality on its id (which the index
-serves), and a row never started has none.
+serves), and a row never started has none. A running row whose lease lapsed reads "stalled".
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from bson import ObjectId
 from simulator.actions.browse import Filters
 from simulator.store import Store
 from simulator.store.conversations import ConversationRow
+from simulator.web.status import mark_stalled
 
 ENDED = ("completed", "failed", "stopped")
 
@@ -34,4 +35,4 @@ async def conversation_rows(store: Store, filters: Filters = Filters(), *, exper
         else:
             messages = await store.messages.count(row.id)
         counted.append(dataclasses.replace(row, messages=messages))
-    return counted
+    return await mark_stalled(store, counted)

@@ -19,6 +19,7 @@ from simulator.web import live
 from simulator.web.chain import chain_view
 from simulator.web.params import flag, path_id, store_of, text_param
 from simulator.web.rows import conversation_rows
+from simulator.web.status import run_status
 from simulator.web.templating import page
 from simulator.web.transcript import entries, legend, scores_by_index, side_by_side
 
@@ -51,7 +52,8 @@ async def read_all(store: Store, conversation_id: ObjectId) -> tuple[Transcript,
 
 
 async def conversation_page(request: Request) -> Response:
-    shown, scores = await read_all(store_of(request), path_id(request))
+    store = store_of(request)
+    shown, scores = await read_all(store, path_id(request))
     conversation = shown.conversation
     summaries = {s["day"]: s["content"] for s in shown.summaries}
     listed = entries(conversation, shown.messages, summaries=summaries, scores=scores)
@@ -64,7 +66,8 @@ async def conversation_page(request: Request) -> Response:
         extra["chain"] = await asyncio.to_thread(chain_view, conversation, shown.messages)
     else:
         view = "linear"
-    return page(request, "conversation.html", c=conversation, entries=listed, legend=legend(conversation),
+    return page(request, "conversation.html", c=conversation, status=await run_status(store, conversation),
+                entries=listed, legend=legend(conversation),
                 protocol=protocols.get(protocol), view=view, formats=FORMATS, stream=live.conversation_url(shown),
                 **extra)
 
