@@ -114,6 +114,8 @@ async def test_score_label_and_analyze_from_the_command_line(store, settings, cl
         pair = next(csv.DictReader(handle))
     assert (pair["annotator_a"], pair["annotator_b"], pair["n"]) == ("bob", "judge:ollama/sim-tiny", "3")
     assert all((output / n).stat().st_size > 10_000 for n in names if n.endswith(".png"))
+    with (output / "logistic_success.csv").open() as handle:  # no attempts: the file says why it has no terms
+        assert next(csv.DictReader(handle)) == {"note": "no attempts labelled yet"}
 
 
 async def test_bad_input_is_one_line_and_writes_nothing(store, settings, cli_env, tmp_path, yard):

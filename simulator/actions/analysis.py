@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import pandas as pd
+
 from simulator import aio
 from simulator.actions.experiment_runs import runs_of
 from simulator.analysis import figures
@@ -98,10 +100,12 @@ def writable_folder(path: Path) -> Path:
 
 
 def write_tables(report: Report, folder: Path) -> list[Path]:
+    """Every table as CSV; a table with nothing to show holds its notes (why the fit was not made), not nothing."""
     written = []
     for table in report.tables:
         path = folder / f"{table.name}.csv"
-        table.frame.to_csv(path, index=False)
+        frame = table.frame if not table.frame.empty or not table.notes else pd.DataFrame({"note": table.notes})
+        frame.to_csv(path, index=False)
         written.append(path)
     return written
 
