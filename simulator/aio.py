@@ -13,10 +13,22 @@ T = TypeVar("T")
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run, on uvloop when available; Ctrl-C still cancels the coroutine cleanly."""
+    """asyncio.run, on uvloop when available; Ctrl-C still cancels the coroutine cleanly.
+
+    The model clients the coroutine opened are closed before the loop is (their sockets are
+    the loop's)."""
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(coroutine)
+        return asyncio.run(_closing_clients(coroutine))
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coroutine)
+        return runner.run(_closing_clients(coroutine))
+
+
+async def _closing_clients(coroutine: Coroutine[Any, Any, T]) -> T:
+    from simulator.llm.clients import close_clients
+
+    try:
+        return await coroutine
+    finally:
+        await close_clients()

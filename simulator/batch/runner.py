@@ -59,22 +59,26 @@ class BatchProgress:
     messages: int = 0  # stored during this run
     remaining_messages: int = 0
     tokens: int = 0
+    calls: int = 0  # model calls answered during this run (messages and summaries)
     started: float = field(default_factory=time.monotonic)
     meter_tokens: Callable[[], int] = lambda: 0
 
     def on_turn(self, turn: Turn, note: str | None) -> None:
         self.messages += 1
+        self.calls += 1
         self.remaining_messages = max(0, self.remaining_messages - 1)
         self.tokens = self.meter_tokens()
 
     def on_summary(self, day: int, content: str) -> None:
+        self.calls += 1
         self.tokens = self.meter_tokens()
 
     def cell_started(self) -> None:
         self.running += 1
 
-    def cell_finished(self, status: Status | None) -> None:
-        """A cell ended here with this status; None: another runner held it or had tried it."""
+    def cell_finished(self, status: Status | None, elsewhere: bool = False) -> None:
+        """A cell ended with this status (`elsewhere`: another runner completed it); None: another runner
+        held it or had tried it."""
         self.running -= 1
         if status is Status.COMPLETED:
             self.done += 1
@@ -154,11 +158,12 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
     held: set[ObjectId] = set()
     down: list[str] = []  # reasons of the cells failed in a row by an unanswering model server
 
-    async def attempt(cid: ObjectId) -> Status | None:
-        """Run one cell; None when another runner holds it or already tried it in this run."""
+    async def attempt(cid: ObjectId) -> tuple[Status | None, bool]:
+        """Run one cell: its status (None when another runner holds it or already tried it in this run),
+        and whether another runner completed it."""
         latest = await store.leases.latest(cid)
         if latest is not None and latest.run == run_id and latest.owner != owner and latest.released:
-            return None  # a sibling of this run tried it
+            return None, False  # a sibling of this run tried it
         try:
             outcome = await conversations.run(store, settings, cid, model_settings, observer=progress,
                                               model=model_for(cid) if model_for else None, extra_stop=stop,
@@ -167,21 +172,21 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
                 down.append(outcome.reason)
             elif outcome.status is Status.COMPLETED:
                 down.clear()
-            return outcome.status
+            return outcome.status, False
         except LeaseHeld:
             held.add(cid)
-            return None
+            return None, False
         except ValidationError as exc:
             if "already completed" in exc.message:  # another runner finished it
-                return Status.COMPLETED
+                return Status.COMPLETED, True
             log.warning("batch %s: conversation %s failed: %s", batch_id, cid, exc.one_line())
-            return Status.FAILED
+            return Status.FAILED, False
         except SimulatorError as exc:  # one bad cell never stops the batch
             log.warning("batch %s: conversation %s failed: %s", batch_id, cid, exc.one_line())
-            return Status.FAILED
+            return Status.FAILED, False
         except Exception:  # a bug in one cell must not take the others down either
             log.exception("batch %s: conversation %s crashed", batch_id, cid)
-            return Status.FAILED
+            return Status.FAILED, False
 
     async def release_finished_holds() -> None:
         """Cells whose holder finished or vanished go back to the queue."""
@@ -202,11 +207,11 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
                 continue
             cid = queue.get_nowait()
             progress.cell_started()
-            status = None
+            status, elsewhere = None, False
             try:
-                status = await attempt(cid)
+                status, elsewhere = await attempt(cid)
             finally:
-                progress.cell_finished(status)
+                progress.cell_finished(status, elsewhere)
 
     try:
         await asyncio.gather(*(worker() for _ in range(min(concurrency, max(1, len(todo))))))

@@ -18,7 +18,8 @@ import multiprocessing
 import os
 import signal
 import sys
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from bson import ObjectId
@@ -79,14 +80,17 @@ class ReportingProgress(BatchProgress):
     """A worker's counters, copied into its worker document on every heartbeat."""
 
     done_here: int = 0  # cells this worker completed (`done` also counts those completed before)
+    cpu_start: float = field(default_factory=time.process_time)
 
     def copy_to(self, record: WorkerRecord) -> None:
         record.completed, record.failed, record.stopped = self.done_here, self.failed, self.stopped
         record.running, record.messages, record.tokens = self.running, self.messages, self.tokens
+        record.calls = self.calls
+        record.cpu_seconds = round(time.process_time() - self.cpu_start, 3)
 
-    def cell_finished(self, status: Status | None) -> None:
-        super().cell_finished(status)
-        if status is Status.COMPLETED:
+    def cell_finished(self, status: Status | None, elsewhere: bool = False) -> None:
+        super().cell_finished(status, elsewhere)
+        if status is Status.COMPLETED and not elsewhere:
             self.done_here += 1
 
 

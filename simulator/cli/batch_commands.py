@@ -17,6 +17,7 @@ from rich.table import Table
 
 from simulator.actions.conversations import preflight
 from simulator.actions.experiments import store_new
+from simulator.actions.ownership import require_creator
 from simulator.batch.plan import check_plan, create_batch
 from simulator.batch.runner import DEFAULT_CONCURRENCY, BatchProgress, cell_table, derive_status, run_batch
 from simulator.core.assignments import parse_assignments
@@ -89,7 +90,9 @@ async def batch_command(args, settings: Settings) -> int:
                 return await status(store, batch_id)
             if args.target == "workers":
                 return await list_workers(store, batch_id)
-            await store.batches.get(batch_id)
+            batch = await store.batches.get(batch_id)
+            require_creator(batch.creator, store.user, "resume", f"batch {batch_id}",
+                            "run the experiment's batch yourself to get your own")
             return await execute(store, settings, args, batch_id)
         if args.batch_id:
             raise ValidationError(f"unexpected argument {args.batch_id!r}")
@@ -109,7 +112,7 @@ async def batch_command(args, settings: Settings) -> int:
                         [c.spec for c in cells])
         if new:
             await store_new(store, stored)
-        planned = await create_batch(store, settings.user, stored, plan)
+        planned = await create_batch(store, store.user, stored, plan)
         print(f"batch {planned.id}: {planned.cells} conversations, about {planned.estimated_calls} model calls",
               flush=True)
         return await execute(store, settings, args, planned.id)
@@ -189,12 +192,13 @@ async def list_workers(store: Store, batch_id: ObjectId) -> int:
     live = [w for w in await store.workers.of_batch(batch_id)
             if not w.finished and (now() - w.last_seen).total_seconds() < STALE]
     table = Table(title=f"live workers of batch {batch_id}")
-    for column in ("worker", "host", "pid", "started", "last seen", "running", "completed", "failed", "messages"):
+    for column in ("worker", "host", "pid", "started", "last seen", "running", "completed", "failed", "messages",
+                   "CPU ms/call"):
         table.add_column(column)
     for w in live:
         table.add_row(shown(w.owner), shown(w.host), str(w.pid), w.started_at.strftime("%H:%M:%S"),
                       f"{(now() - w.last_seen).total_seconds():.0f}s ago", str(w.running), str(w.completed),
-                      str(w.failed), str(w.messages))
+                      str(w.failed), str(w.messages), f"{1000 * w.cpu_seconds / w.calls:.1f}" if w.calls else "-")
     Console().print(table)
     print(f"{len(live)} live worker(s)")
     return 0

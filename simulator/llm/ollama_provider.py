@@ -1,6 +1,8 @@
-"""Ollama through its native chat API (`ollama.AsyncClient`).
+"""Ollama through its native chat API.
 
-A model the server lacks is pulled once, with a progress bar, before the first call.
+Chat calls go through simulator.llm.http (a tenth of the ollama client's CPU per call); the
+ollama package lists and pulls models. A model the server lacks is pulled once, with a
+progress bar, before the first call.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ import ollama
 import pydantic
 
 from simulator.llm.clients import shared_client
+from simulator.llm.http import HttpFailure, post_json
 from simulator.llm.types import ChatMessage, ChatOptions, ModelCallError, PullProgress, Reply, retryable_status
 from simulator.logs import get_logger
 
 log = get_logger("llm.ollama")
+
+REFUSED = "connection refused (is Ollama running?)"
+MALFORMED = "malformed response (not the JSON Ollama sends)"
 
 
 # (endpoint, model) -> digest, learned once per process: a batch builds a provider per
@@ -44,22 +50,28 @@ class OllamaChatModel:
 
     async def chat(self, messages: Sequence[ChatMessage], options: ChatOptions) -> Reply:
         digest = _digests.get((self.endpoint, self.name)) or await self.ensure_available()
+        request: dict[str, Any] = {"model": self.name, "messages": list(messages), "stream": False,
+                                   "options": native_options(options)}
+        if options.json_schema:
+            request["format"] = dict(options.json_schema)
         started = time.perf_counter()
         try:
-            response = await self._client.chat(model=self.name, messages=list(messages),
-                                               options=native_options(options), stream=False,
-                                               format=dict(options.json_schema) if options.json_schema else None)
-        except Exception as exc:  # every failure becomes a ModelCallError the retry wrapper reads
-            raise self._error(exc) from exc
-        latency = time.perf_counter() - started
+            response = await post_json(f"{self.endpoint.rstrip('/')}/api/chat", request, timeout=self._timeout)
+            text = response["message"].get("content") or ""
+            prompt_tokens = int(response.get("prompt_eval_count") or 0)
+            completion_tokens = int(response.get("eval_count") or 0)
+        except HttpFailure as exc:
+            raise http_error(self.spec, self.endpoint, exc) from exc
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ModelCallError(self.spec, self.endpoint, MALFORMED, retryable=True) from exc
         return Reply(
-            text=response.message.content or "",
-            prompt_tokens=response.prompt_eval_count or 0,
-            completion_tokens=response.eval_count or 0,
-            latency=latency,
-            model=response.model or self.name,
+            text=text if isinstance(text, str) else str(text),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency=time.perf_counter() - started,
+            model=str(response.get("model") or self.name),
             digest=digest,
-            truncated=response.done_reason == "length",
+            truncated=response.get("done_reason") == "length",
         )
 
     async def ensure_available(self) -> str:
@@ -113,6 +125,18 @@ def native_options(options: ChatOptions) -> dict[str, Any]:
     return values
 
 
+def http_error(spec: str, endpoint: str, failure: HttpFailure) -> ModelCallError:
+    """A failed chat call in the words ollama_error uses for the ollama package's errors."""
+    if failure.kind == "timeout":
+        return ModelCallError(spec, endpoint, "timed out", retryable=True)
+    if failure.kind == "connection":
+        return ModelCallError(spec, endpoint, REFUSED, retryable=True)
+    if failure.kind == "status" and failure.status is not None:
+        return ModelCallError(spec, endpoint, f"HTTP {failure.status}: {_short(failure.detail)}",
+                              retryable=retryable_status(failure.status), status=failure.status)
+    return ModelCallError(spec, endpoint, MALFORMED, retryable=True)
+
+
 def ollama_error(spec: str, endpoint: str, exc: BaseException) -> ModelCallError:
     if isinstance(exc, ollama.ResponseError):
         status = exc.status_code
@@ -121,11 +145,11 @@ def ollama_error(spec: str, endpoint: str, exc: BaseException) -> ModelCallError
         return ModelCallError(spec, endpoint, f"HTTP {status}: {_short(exc.error)}",
                               retryable=retryable_status(status), status=status)
     if isinstance(exc, (ConnectionError, httpx.ConnectError)):
-        return ModelCallError(spec, endpoint, "connection refused (is Ollama running?)", retryable=True)
+        return ModelCallError(spec, endpoint, REFUSED, retryable=True)
     if isinstance(exc, httpx.TimeoutException):
         return ModelCallError(spec, endpoint, "timed out", retryable=True)
     if isinstance(exc, (json.JSONDecodeError, pydantic.ValidationError)):
-        return ModelCallError(spec, endpoint, "malformed response (not the JSON Ollama sends)", retryable=True)
+        return ModelCallError(spec, endpoint, MALFORMED, retryable=True)
     if isinstance(exc, httpx.HTTPError):
         return ModelCallError(spec, endpoint, f"{type(exc).__name__}: {_short(str(exc))}", retryable=True)
     return ModelCallError(spec, endpoint, f"{type(exc).__name__}: {_short(str(exc))}", retryable=False)

@@ -1,4 +1,8 @@
-"""OpenAI, or any OpenAI-compatible server (vLLM, LM Studio, llama.cpp, Ollama's /v1)."""
+"""OpenAI, or any OpenAI-compatible server (vLLM, LM Studio, llama.cpp, Ollama's /v1).
+
+Chat calls go through simulator.llm.http (a tenth of the SDK client's CPU per call); the SDK
+lists models.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,12 @@ import json
 import time
 from typing import Any, Sequence
 
-import httpx
 import openai
 import pydantic
 
 from simulator.config import DEFAULT_OPENAI_BASE_URL
 from simulator.llm.clients import shared_client
+from simulator.llm.http import HttpFailure, post_json
 from simulator.llm.types import ChatMessage, ChatOptions, ModelCallError, Reply, retryable_status
 from simulator.logs import get_logger
 
@@ -20,6 +24,7 @@ log = get_logger("llm.openai")
 # Models that reject the system role: their system prompt goes into the first user turn.
 NO_SYSTEM_ROLE_PREFIXES = ("o1-mini", "o1-preview", "gemma")
 UNSUPPORTED_OPTIONS = ("top_k",)
+MALFORMED = "malformed response (not an OpenAI chat completion)"
 
 _warned: set[tuple[str, str]] = set()
 
@@ -42,21 +47,17 @@ class OpenAIChatModel:
         request = dict(model=self.name, messages=self.prepare_messages(messages), **self.request_options(options))
         started = time.perf_counter()
         try:
-            # The SDK's documented raw request with a body we serialise: it skips the typed transform
-            # and generic serialisation of the request and the pydantic construction of the reply,
-            # ~2.5 ms of CPU per call with a long transcript (profiled), the bottleneck at 64
-            # concurrent conversations.
-            response = await self._client.post("/chat/completions", content=json.dumps(request).encode(),
-                                               cast_to=httpx.Response,
-                                               options={"headers": {"Content-Type": "application/json"}})
-            completion = response.json()
+            completion = await post_json(f"{self.endpoint}/chat/completions", request, timeout=self._timeout,
+                                         headers={"Authorization": f"Bearer {self._api_key}"})
             choice = completion["choices"][0]
             text = choice["message"].get("content") or ""
             usage = completion.get("usage") or {}
             prompt_tokens = int(usage.get("prompt_tokens") or 0)
             completion_tokens = int(usage.get("completion_tokens") or 0)
-        except Exception as exc:
-            raise openai_error(self.spec, self.endpoint, exc) from exc
+        except HttpFailure as exc:
+            raise http_error(self.spec, self.endpoint, exc) from exc
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+            raise ModelCallError(self.spec, self.endpoint, MALFORMED, retryable=True) from exc
         return Reply(
             text=text if isinstance(text, str) else str(text),
             prompt_tokens=prompt_tokens,
@@ -104,6 +105,20 @@ def fold_system_prompt(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     return [{"role": "user", "content": system}, *rest]
 
 
+def http_error(spec: str, endpoint: str, failure: HttpFailure) -> ModelCallError:
+    """A failed chat call in the words openai_error uses for the SDK's errors."""
+    if failure.kind == "timeout":
+        return ModelCallError(spec, endpoint, "timed out", retryable=True)
+    if failure.kind == "connection":
+        return ModelCallError(spec, endpoint, "connection failed (is the server running?)", retryable=True)
+    if failure.kind == "status" and failure.status is not None:
+        message = "the API key was refused (check OPENAI_API_KEY)" if failure.status == 401 else _short(failure.detail)
+        return ModelCallError(spec, endpoint, f"HTTP {failure.status}: {message}",
+                              retryable=retryable_status(failure.status), retry_after=failure.retry_after,
+                              status=failure.status)
+    return ModelCallError(spec, endpoint, MALFORMED, retryable=True)
+
+
 def openai_error(spec: str, endpoint: str, exc: BaseException) -> ModelCallError:
     if isinstance(exc, openai.APITimeoutError):
         return ModelCallError(spec, endpoint, "timed out", retryable=True)
@@ -119,8 +134,7 @@ def openai_error(spec: str, endpoint: str, exc: BaseException) -> ModelCallError
                               retry_after=retry_after, status=status)
     if isinstance(exc, (json.JSONDecodeError, pydantic.ValidationError, openai.APIResponseValidationError,
                         AttributeError, IndexError, KeyError, TypeError, ValueError)):
-        return ModelCallError(spec, endpoint, "malformed response (not an OpenAI chat completion)",
-                              retryable=True)
+        return ModelCallError(spec, endpoint, MALFORMED, retryable=True)
     return ModelCallError(spec, endpoint, f"{type(exc).__name__}: {_short(str(exc))}", retryable=False)
 
 

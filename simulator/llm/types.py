@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 from simulator.errors import ModelError
@@ -28,9 +28,12 @@ class ChatOptions:
 
     def as_dict(self) -> dict[str, Any]:
         """Only the options that were set, in a stable shape (for hashing and storage)."""
-        values = {k: v for k, v in asdict(self).items() if v is not None and v != ()}
+        values = {k: getattr(self, k) for k in self.__dataclass_fields__}  # not asdict: no deep copy per call
+        values = {k: v for k, v in values.items() if v is not None and v != ()}
         if "stop" in values:
             values["stop"] = list(values["stop"])
+        if "json_schema" in values:
+            values["json_schema"] = dict(values["json_schema"])
         return values
 
 

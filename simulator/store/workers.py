@@ -35,6 +35,8 @@ class WorkerRecord:
     running: int = 0
     messages: int = 0
     tokens: int = 0
+    calls: int = 0  # model calls answered
+    cpu_seconds: float = 0.0  # CPU this worker spent on the batch (the cost per call is cpu_seconds / calls)
     finished: bool = False
 
     def document(self) -> dict[str, Any]:
