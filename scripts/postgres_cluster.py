@@ -15,7 +15,11 @@ PostgreSQL refuses to run as root, so when we are root the cluster belongs to, a
 as, an unprivileged system user (`postgres`, which Debian's package creates, else
 `sim-postgres`, created with useradd). That user must be able to reach the state folder,
 so every folder above it must be searchable by others (mode o+x); we say so if not.
-Local connections are trusted: only that user (and root) can open the socket folder.
+Connections as FerretDB's own role are trusted: only that user (and root) can open the socket
+folder, and anonymous MongoDB clients act as that role. Every other role is a researcher's
+login (`scripts/services.py add-user NAME`) and must give its password: FerretDB passes the
+user and password a MongoDB client authenticated with (PLAIN) on to PostgreSQL, so the store
+knows who is connected (simulator/config.py, identity).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import grp
 import hashlib
 import os
 import pwd
+import re
 import shutil
 import stat
 import subprocess
@@ -52,6 +57,14 @@ SETTINGS = {
     "log_min_messages": "warning",
     "log_checkpoints": "off",
 }
+
+
+# Who may connect how (pg_hba.conf), written at every start so older clusters get it too.
+HBA = f"""# written by scripts/postgres_cluster.py at every start
+local  all  {ROLE}  trust
+local  all  all  scram-sha-256
+"""
+LOGIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -198,6 +211,7 @@ def start(bin_dir: Path, state: Path) -> Cluster:
     """Initialise (first time) and start the cluster unless it runs; make FerretDB's database."""
     cluster = Cluster(state, bin_dir, server_user())
     initialise(cluster)
+    changed = _write_hba(cluster)
     _own_folder(cluster.socket_dir, cluster.user)
     argv = [str(bin_dir / "postgres"), "-D", str(cluster.data), "-p", str(SOCKET_PORT),
             "-c", f"unix_socket_directories={cluster.socket_dir}",
@@ -212,8 +226,45 @@ def start(bin_dir: Path, state: Path) -> Cluster:
             if attempt == 4 or not _shared_memory_busy(cluster):
                 raise
             time.sleep(1)
+    if changed:  # a cluster that was already running reads it now
+        psql(cluster, "SELECT pg_reload_conf()", "postgres")
     _ensure_database(cluster)
     return cluster
+
+
+def _write_hba(cluster: Cluster) -> bool:
+    """Write pg_hba.conf when it differs; True when it changed."""
+    path = cluster.data / "pg_hba.conf"
+    try:
+        if path.read_text() == HBA:
+            return False
+    except OSError:
+        pass
+    path.write_text(HBA)
+    if cluster.user:
+        entry = pwd.getpwnam(cluster.user)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    path.chmod(0o600)
+    return True
+
+
+def add_user(cluster: Cluster, name: str, password: str) -> bool:
+    """Create (or give a new password to) a researcher's login; True when it was new. The login
+    acts as FerretDB's role once connected (a member, with `role` set), so a collection one
+    researcher creates is everyone's, as it is when all connect anonymously."""
+    if not LOGIN_NAME.fullmatch(name):
+        raise ServiceError(f"login names are 1-63 lowercase letters, digits or _, not starting with a digit; "
+                           f"got {name!r}")
+    if not password or "\0" in password or "\n" in password:
+        raise ServiceError("the password must be one non-empty line")
+    literal = "'" + password.replace("'", "''") + "'"
+    exists = bool(psql(cluster, f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'", "postgres").strip())
+    if exists:
+        psql(cluster, f"ALTER ROLE {name} LOGIN PASSWORD {literal}", "postgres")
+    else:
+        psql(cluster, f"CREATE ROLE {name} LOGIN PASSWORD {literal} IN ROLE {ROLE}", "postgres")
+        psql(cluster, f"ALTER ROLE {name} SET role = {ROLE}", "postgres")
+    return not exists
 
 
 def _shared_memory_busy(cluster: Cluster) -> bool:

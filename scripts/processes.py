@@ -51,6 +51,22 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def group_members(pgid: int) -> list[int]:
+    """Live processes of process group `pgid`. Linux gives no new process a pid that is still a
+    group's id, so after the group's leader died these are its own children, not strangers."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, _parent, group = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if int(group) == pgid and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
 # How each server wants to be stopped: (first signal, to its whole process group?).
 # PostgreSQL: SIGINT to the postmaster alone is its "fast shutdown" (SIGTERM would wait for
 # every client to leave, and signalling its children directly is not how it is stopped).
@@ -83,6 +99,8 @@ class Service:
               timeout: float = 60, facts: dict[str, Any] | None = None, **popen: Any) -> None:
         """Start unless running; wait until `ready()`. `popen` goes to subprocess.Popen (user, cwd...)."""
         current = self.running()
+        if not current:
+            self._stop_orphans()
         if current:
             if current[1] != port:
                 raise ServiceError(f"{self.name} already runs on port {current[1]} from {self.state}; "
@@ -122,9 +140,28 @@ class Service:
     def _where(port: int | None) -> str:
         return f" on 127.0.0.1:{port}" if port is not None else ""
 
+    def _stop_orphans(self) -> None:
+        """Kill what a server killed with -9 left in its process group: an Ollama model runner
+        (about 100 MB each) lives on otherwise, and a restart would add a second generation."""
+        try:
+            leader = int(json.loads(self.pid_file.read_text())["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        if pid_alive(leader):
+            return
+        orphans = group_members(leader)
+        for pid in orphans:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if orphans:
+            say(f"{self.name}: stopped {len(orphans)} process(es) its crashed server left behind")
+
     def stop(self) -> None:
         current = self.running()
         if not current:
+            self._stop_orphans()
             self.pid_file.unlink(missing_ok=True)
             return
         pid = current[0]

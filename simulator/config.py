@@ -33,6 +33,7 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
     user: str = "researcher"
+    declared_user: str | None = None  # SIM_USER as set, to refuse when the server says otherwise
     db_timeout_ms: int = 5000
     db_write_concurrency: int | None = None
 
@@ -86,6 +87,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         openai_base_url=server_url(values["OPENAI_BASE_URL"].strip(), "OPENAI_BASE_URL")
         if (values.get("OPENAI_BASE_URL") or "").strip() else None,
         user=user_name(values),
+        declared_user=user_name({"SIM_USER": values["SIM_USER"]}) if (values.get("SIM_USER") or "").strip() else None,
         db_timeout_ms=timeout,
         db_write_concurrency=_whole(writes, "DB_WRITE_CONCURRENCY", 1, 1024, "writes") if writes else None,
     )
@@ -134,6 +136,17 @@ def user_name(values: Mapping[str, str]) -> str:
                 raise ConfigError(f"{key} must be a plain name of at most 100 characters on one line")
             return name
     return _os_user()
+
+
+def identity(settings: Settings, authenticated: str | None) -> str:
+    """Who you are: the user the database server authenticated, when it authenticates (a SIM_USER
+    that says otherwise is refused); else the self-declared name (SIM_USER, DB_USER, login)."""
+    if authenticated is None:
+        return settings.user
+    if settings.declared_user is not None and settings.declared_user != authenticated:
+        raise ConfigError(f"SIM_USER is {settings.declared_user!r} but the database authenticated you as "
+                          f"{authenticated!r}", "unset SIM_USER: on a server with logins, your login is who you are")
+    return authenticated
 
 
 def _os_user() -> str:

@@ -1,10 +1,14 @@
 """The dev-services script: idempotent start, status, and the sim-tiny model on real Ollama."""
 
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import ollama
 import postgres_cluster
+import processes
 import pytest
 import services
 
@@ -80,3 +84,43 @@ def test_a_state_folder_postgresql_cannot_enter_is_refused_in_one_line(tools, tm
     message = str(refused.value)
     assert "cannot enter" in message and "chmod o+x" in message and "\n" not in message
     assert not (state / "postgres" / "data" / "PG_VERSION").exists()
+
+
+def eventually(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_after_ollama_is_killed_9_down_and_up_leave_no_orphaned_runner(tools, tmp_path):
+    """A model runner outlives `ollama serve` killed with -9; `down` stops it, and `up` starts
+    one clean generation instead of adding a second."""
+    state = tmp_path / "state"
+    host = services.start_ollama(tools, state, services.free_port())
+    ollama.Client(host=host).chat(model="sim-tiny", messages=[{"role": "user", "content": "hello"}])
+    leader = services.Service("ollama", state).running()[0]
+    runners = [pid for pid in processes.group_members(leader) if pid != leader]
+    assert runners, "the chat started no model runner"
+    os.kill(leader, signal.SIGKILL)
+    assert eventually(lambda: not processes.pid_alive(leader))
+    assert all(processes.pid_alive(pid) for pid in runners)  # what the issue found: orphans live on
+
+    services.down(state)
+    assert eventually(lambda: not any(processes.pid_alive(pid) for pid in runners))
+
+    host = services.start_ollama(tools, state, services.free_port())
+    ollama.Client(host=host).chat(model="sim-tiny", messages=[{"role": "user", "content": "hello"}])
+    leader = services.Service("ollama", state).running()[0]
+    os.kill(leader, signal.SIGKILL)
+    assert eventually(lambda: not processes.pid_alive(leader))
+    orphans = [pid for pid in processes.group_members(leader) if pid != leader]
+    assert orphans
+    host = services.start_ollama(tools, state, services.free_port())  # a restart after the crash
+    try:
+        assert eventually(lambda: not any(processes.pid_alive(pid) for pid in orphans))
+        assert ollama.Client(host=host).chat(model="sim-tiny", messages=[{"role": "user", "content": "hi"}])
+    finally:
+        services.down(state)

@@ -14,7 +14,7 @@ from bson import ObjectId
 
 from simulator.actions.experiments import delete_conversations
 from simulator.actions.leasing import is_live
-from simulator.errors import PermissionDenied
+from simulator.actions import ownership
 from simulator.core.conversation import Conversation, Status
 from simulator.store import Message, Store
 from simulator.store.conversations import ConversationRow
@@ -62,9 +62,8 @@ async def filter_values(store: Store, *, conversations: bool) -> tuple[list[str]
 
 
 def require_creator(conversation: Conversation, user: str, action: str) -> None:
-    if conversation.creator != user:
-        raise PermissionDenied(f"only {conversation.creator or 'its creator'} may {action} conversation "
-                               f"{conversation.id}; you are {user}")
+    ownership.require_creator(conversation.creator, user, action, f"conversation {conversation.id}",
+                              "run the experiment yourself to get your own conversation")
 
 
 async def set_favourite(store: Store, user: str, conversation_id: ObjectId, favourite: bool) -> Conversation:

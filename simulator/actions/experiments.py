@@ -10,13 +10,14 @@ from typing import Any, Mapping
 
 from bson import ObjectId
 
+from simulator.actions import ownership
 from simulator.core.agents import name_agents
 from simulator.core.experiment import MAX_TEXT, Experiment, parse_experiment
 from simulator.core.ids import is_id
 from simulator.core.experiment_file import MAX_FILE_BYTES, decode_experiment_file, encode_experiment
 from simulator.core.prompts import (agent_prompt, check_counts, check_variants, starting_message,
                                     summarizer_prompt)
-from simulator.errors import NotFound, PermissionDenied, ValidationError
+from simulator.errors import NotFound, ValidationError
 from simulator.files import read_limited
 from simulator.store import Store
 
@@ -90,10 +91,8 @@ async def find(store: Store, reference: str) -> StoredExperiment:
 
 
 def require_creator(stored: StoredExperiment, user: str, action: str) -> None:
-    creator = stored.experiment.creator
-    if creator != user:
-        raise PermissionDenied(f"only {creator or 'its creator'} may {action} experiment {stored.id}; you are {user}",
-                               "duplicate it to get your own copy")
+    ownership.require_creator(stored.experiment.creator, user, action, f"experiment {stored.id}",
+                              "duplicate it to get your own copy")
 
 
 async def export_file(store: Store, reference: str, path: Path) -> StoredExperiment:

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from simulator.actions import conversations as actions
-from simulator.actions.browse import transcript
+from simulator.actions.browse import require_creator, transcript
 from simulator.actions.experiments import StoredExperiment, find as find_experiment, read_file
 from simulator.cli.export import FORMATS, render_export
 from simulator.cli.render import LiveTranscript, print_conversation
@@ -67,7 +67,7 @@ async def experiment_for(store: Store, settings: Settings, reference: str) -> tu
     A file's experiment is stored only once everything else about the run has been checked."""
     path = Path(reference)
     if reference.lower().endswith((".yaml", ".yml", ".json")) and path.exists():
-        return read_file(settings.user, path), True
+        return read_file(store.user, path), True
     return await find_experiment(store, reference), False
 
 
@@ -76,6 +76,7 @@ async def resume_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
         cid = actions.conversation_id(args.conversation)
         conversation = await store.conversations.get(cid)
+        require_creator(conversation, store.user, "resume")
         done = await store.messages.first_missing_index(cid)
         console.print(f"resuming {cid} at message {done} of {conversation.spec.n_messages} "
                       f"(was {conversation.status.value})", highlight=False)

@@ -73,7 +73,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 async def import_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
-        stored = await actions.import_file(store, settings.user, args.file)
+        stored = await actions.import_file(store, store.user, args.file)
     print(visible(f"imported {stored.experiment.name!r} as {stored.id}"))
     return 0
 
@@ -91,7 +91,7 @@ async def export_command(args, settings: Settings) -> int:
 async def list_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
         documents = await actions.list_experiments(
-            store, creator=settings.user if args.mine else args.creator,
+            store, creator=store.user if args.mine else args.creator,
             favourite=True if args.favourites else None, model=args.model)
     table = Table()
     table.add_column("id", no_wrap=True, min_width=24)
@@ -119,21 +119,21 @@ async def show_command(args, settings: Settings) -> int:
 
 async def duplicate_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
-        copy = await actions.duplicate(store, settings.user, args.experiment, name=args.name)
-    print(visible(f"duplicated as {copy.experiment.name!r} ({copy.id}), owned by {settings.user}"))
+        copy = await actions.duplicate(store, store.user, args.experiment, name=args.name)
+    print(visible(f"duplicated as {copy.experiment.name!r} ({copy.id}), owned by {store.user}"))
     return 0
 
 
 async def favourite_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
-        stored = await actions.set_favourite(store, settings.user, args.experiment, not args.off)
+        stored = await actions.set_favourite(store, store.user, args.experiment, not args.off)
     print(visible(f"{stored.experiment.name!r}: favourite {'off' if args.off else 'on'}"))
     return 0
 
 
 async def note_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
-        stored = await actions.set_note(store, settings.user, args.experiment, args.text)
+        stored = await actions.set_note(store, store.user, args.experiment, args.text)
     print(visible(f"{stored.experiment.name!r}: note saved"))
     return 0
 
@@ -141,12 +141,12 @@ async def note_command(args, settings: Settings) -> int:
 async def delete_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
         stored = await actions.find(store, args.experiment)
-        actions.require_creator(stored, settings.user, "delete")
+        actions.require_creator(stored, store.user, "delete")
         if not args.yes and not confirm(f"Delete {stored.experiment.name!r} ({stored.id}) with all its "
                                         f"conversations and messages?"):
             print("not deleted")
             return 1
-        deleted = await actions.delete(store, settings.user, str(stored.id))
+        deleted = await actions.delete(store, store.user, str(stored.id))
     print(visible(f"deleted {stored.experiment.name!r}: ") + f"{deleted.conversations} conversations, {deleted.messages} messages, "
           f"{deleted.summaries} summaries")
     return 0

@@ -44,7 +44,7 @@ async def judge_command(args, settings: Settings) -> int:
         experiment, conversations = await runs_of(store, args.experiment, args.batch)
         with progress_bar("judging outcomes") as progress:
             summary = await label_with_judge(store, settings, model_settings(args), experiment, conversations,
-                                             settings.user, model=args.model, rubric=args.rubric, again=args.again,
+                                             store.user, model=args.model, rubric=args.rubric, again=args.again,
                                              progress=progress)
     print(f"{summary.annotator}: labelled {summary.labelled} conversations ({summary.unusable} answers could not be "
           f"used); {summary.skipped} were labelled before; {summary.not_completed} runs did not complete and are "

@@ -20,7 +20,7 @@ from urllib.parse import quote_plus
 from simulator import envfile
 from simulator.actions.session import server_databases
 from simulator.cli.menus.ui import Option, Ui
-from simulator.config import DEFAULT_MONGODB_URI, Settings, build_mongodb_uri, describe_hosts, load_settings
+from simulator.config import DEFAULT_MONGODB_URI, Settings, build_mongodb_uri, describe_hosts, identity, load_settings
 from simulator.errors import SimulatorError, ValidationError
 from simulator.logs import setup_logging
 
@@ -99,6 +99,7 @@ async def local_login(ui: Ui, env: Mapping[str, str]) -> Settings | None:
     try:
         settings = load_settings({**env, "MONGODB_URI": local_uri(env), "DB_TIMEOUT_MS": "1500"})
         info, _ = await server_databases(settings)
+        settings = dataclasses.replace(settings, user=identity(settings, info.authenticated_user))
     except SimulatorError:
         return None
     settings = dataclasses.replace(settings, db_timeout_ms=load_settings(env).db_timeout_ms)
@@ -118,6 +119,7 @@ async def login(ui: Ui, env: Mapping[str, str], dotenv_path: Path) -> Settings |
             settings = load_settings(env)
             setup_logging(settings.secrets())  # before the first try, so no log line can carry the password
             info, names = await server_databases(settings)
+            settings = dataclasses.replace(settings, user=identity(settings, info.authenticated_user))
         except SimulatorError as exc:
             ui.error(exc)
             ui.say("log in by hand instead:", style="dim")
@@ -152,6 +154,7 @@ async def ask_login(ui: Ui, env: Mapping[str, str], dotenv_path: Path) -> Settin
                                       **({"DB_USER": user} if user else {})})
             setup_logging(settings.secrets())
             info, names = await server_databases(settings)
+            settings = dataclasses.replace(settings, user=identity(settings, info.authenticated_user))
         except SimulatorError as exc:
             ui.error(exc)
             continue

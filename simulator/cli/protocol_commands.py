@@ -110,7 +110,7 @@ async def telephone_import(args: argparse.Namespace, settings: Settings) -> int:
     if not args.path:
         raise ValidationError("telephone import needs a folder: simulator telephone import DIR")
     async with await connect(settings) as store:
-        report = await import_chains(store, settings.user, Path(args.path).expanduser())
+        report = await import_chains(store, store.user, Path(args.path).expanduser())
     print(f"{report.found} published chains found: {report.stored} stored, {report.already} already stored; "
           f"{report.messages} messages added")
     return 0
@@ -139,7 +139,7 @@ async def protocol_command(protocol: Protocol, args: argparse.Namespace, setting
         plan = protocol.plan(values, common_of(args), stored.experiment if stored else None)
         # everything is checked before anything (the experiment of a file included) is written
         if not plan.axes:
-            document = actions.build_document(settings.user, plan.base, stored)
+            document = actions.build_document(store.user, plan.base, stored)
             if plan.base.option("speaker_selection") == "manual" and not sys.stdin.isatty():
                 raise ValidationError("manual speaker selection needs a terminal", "use another --speaker method")
         else:
@@ -154,7 +154,7 @@ async def protocol_command(protocol: Protocol, args: argparse.Namespace, setting
             console.print(visible(f"conversation {cid} ({conversation.title}, {labels})"), highlight=False,
                           markup=False)
             return await run_and_report(store, settings, args, cid, console)
-        planned = await create_batch(store, settings.user, stored, plan)
+        planned = await create_batch(store, store.user, stored, plan)
         print(f"batch {planned.id}: {planned.cells} conversations, about {planned.estimated_calls} model calls",
               flush=True)
         return await execute(store, settings, args, planned.id)

@@ -58,7 +58,7 @@ async def score_command(args, settings: Settings) -> int:
     choice = ScorerChoice(kind=args.scorer, model=args.model, rubric=args.rubric, name=args.name, path=args.path)
     async with await connect(settings) as store:
         experiment, conversations = await runs_of(store, args.experiment, args.batch)
-        scorer = await build_scorer(store, settings, model_settings(args), experiment, choice, settings.user)
+        scorer = await build_scorer(store, settings, model_settings(args), experiment, choice, store.user)
         with progress_bar(f"scoring with {scorer.name}") as progress:
             summary = await score_conversations(store, scorer, conversations, again=args.again, progress=progress)
     failed = f", {summary.failed} could not be scored" if summary.failed else ""

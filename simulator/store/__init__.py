@@ -9,7 +9,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from simulator.config import Settings
+from simulator.config import Settings, identity
 from simulator.store import postgres_indexes, schema
 from simulator.store.batches import BatchRepository
 from simulator.store.connection import ServerInfo, open_client, ping, store_error, with_backend
@@ -34,6 +34,7 @@ class Store:
     db: AsyncDatabase
     server: ServerInfo
     write_gate: asyncio.Semaphore | None = None  # see store/retry.py
+    user: str = "researcher"  # who is connected: see config.identity
 
     @property
     def experiments(self) -> ExperimentRepository:
@@ -94,8 +95,9 @@ class Store:
 
 
 async def connect(settings: Settings) -> Store:
-    """Open, ping and prepare the database (indexes; GIN indexes under FerretDB on PostgreSQL);
-    raises StoreError naming the host."""
+    """Open, ping and prepare the database (indexes; GIN indexes under FerretDB on PostgreSQL) and
+    learn who is connected; raises StoreError naming the host, ConfigError for a SIM_USER the
+    server contradicts."""
     client = open_client(settings)
     try:
         server = await ping(client, settings)
@@ -104,12 +106,14 @@ async def connect(settings: Settings) -> Store:
             await schema.ensure_indexes(db)
             server = await with_backend(client, server)
             await postgres_indexes.ensure(db, server)
+            user = identity(settings, server.authenticated_user)  # trusted: a command reached the backend
         except PyMongoError as exc:
             raise store_error(exc, settings.mongodb_uri) from None
     except BaseException:
         await client.close()
         raise
-    return Store(client=client, db=db, server=server, write_gate=asyncio.Semaphore(write_concurrency(settings, server)))
+    return Store(client=client, db=db, server=server, write_gate=asyncio.Semaphore(write_concurrency(settings, server)),
+                 user=user)
 
 
 # Writes at once on FerretDB over PostgreSQL (see benchmarks/write_concurrency.py for the measurement).

@@ -31,6 +31,7 @@ class ServerInfo:
     flavour: str  # "MongoDB" or "FerretDB vX"
     database: str
     backend: str = ""  # FerretDB's: "PostgreSQL 15.18", "SQLite 3.41.2"; "" on MongoDB or when unknown
+    authenticated_user: str | None = None  # who the server says we are; None when it does not authenticate
 
     def describe(self) -> str:
         on = f" on {self.backend}" if self.backend else ""
@@ -41,7 +42,7 @@ def store_error(exc: BaseException, uri: str) -> StoreError:
     """One message naming the host (never the password) and what to check."""
     host = describe_hosts(uri)
     text = _first_clause(str(exc)).lower()
-    if isinstance(exc, OperationFailure) and exc.code in (_AUTH_FAILED, _UNAUTHORIZED):
+    if isinstance(exc, OperationFailure) and (exc.code in (_AUTH_FAILED, _UNAUTHORIZED) or _login_refused(exc)):
         return StoreError(
             f"MongoDB at {host} refused the credentials", "check DB_USER and DB_PASSWORD (or MONGODB_URI)"
         )
@@ -88,13 +89,22 @@ async def ping(client: AsyncMongoClient, settings: Settings) -> ServerInfo:
     try:
         await client.admin.command("ping")
         build = await client.admin.command("buildInfo")
+        user = await authenticated_user(client)
     except PyMongoError as exc:
         log.info("ping failed: %s", exc)
         raise store_error(exc, settings.mongodb_uri) from None
     ferret = build.get("ferretdbVersion") or build.get("ferretdb", {}).get("version")
     flavour = f"FerretDB {ferret}" if ferret else "MongoDB"
-    return ServerInfo(version=str(build.get("version", "?")), flavour=flavour, database=settings.db_name)
+    return ServerInfo(version=str(build.get("version", "?")), flavour=flavour, database=settings.db_name,
+                      authenticated_user=user)
 
+
+async def authenticated_user(client: AsyncMongoClient) -> str | None:
+    """The user the server authenticated this client as (its connection status), or None when it
+    does not authenticate (an anonymous client of FerretDB, a MongoDB without access control)."""
+    status = await client.admin.command("connectionStatus")
+    users = (status.get("authInfo") or {}).get("authenticatedUsers") or []
+    return str(users[0].get("user")) if users and users[0].get("user") else None
 
 
 async def with_backend(client: AsyncMongoClient, server: ServerInfo) -> ServerInfo:
@@ -130,6 +140,13 @@ _BACKEND_DOWN = (
     ("connection reset by peer", "the connection was cut"),
     ("broken pipe", "the connection was cut"),
 )
+
+
+def _login_refused(exc: OperationFailure) -> bool:
+    """FerretDB on PostgreSQL checks a login's password only when it first uses the backend:
+    PostgreSQL's invalid_password / invalid_authorization_specification, wrapped."""
+    text = str(exc).lower()
+    return "sqlstate 28p01" in text or "sqlstate 28000" in text
 
 
 def backend_down(exc: BaseException) -> str | None:

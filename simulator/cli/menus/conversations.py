@@ -97,6 +97,9 @@ def menu_chooser(session: Session):
 
 async def resume(session: Session, conversation: Conversation) -> None:
     ui, cid = session.ui, conversation.id
+    ok, _ = await ui.attempt(_check_creator(conversation, session.user, "resume"))
+    if not ok:
+        return
     done = await session.store.messages.first_missing_index(cid)
     ui.say(f"resuming at message {done} of {conversation.spec.n_messages} (was {conversation.status.value}); "
            f"Ctrl-C stops")
@@ -148,7 +151,7 @@ def _writable(text: str) -> None:
 async def delete(session: Session, conversation: Conversation) -> bool:
     """True when deleted. The creator check comes first, so nobody confirms what they may not do."""
     ui = session.ui
-    ok, _ = await ui.attempt(_check_creator(conversation, session.user))
+    ok, _ = await ui.attempt(_check_creator(conversation, session.user, "delete"))
     if not ok:
         return False
     sure = await ui.confirm(f"Delete conversation {conversation.id} with its messages and summaries?", default=False)
@@ -160,5 +163,5 @@ async def delete(session: Session, conversation: Conversation) -> bool:
     return ok
 
 
-async def _check_creator(conversation: Conversation, user: str) -> None:
-    browse.require_creator(conversation, user, "delete")
+async def _check_creator(conversation: Conversation, user: str, action: str) -> None:
+    browse.require_creator(conversation, user, action)

@@ -30,7 +30,7 @@ class Session:
 
     @property
     def user(self) -> str:
-        return self.settings.user
+        return self.store.user
 
     @property
     def console(self) -> Console:

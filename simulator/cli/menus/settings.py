@@ -21,7 +21,7 @@ def show(session: Session) -> None:
     s = session.settings
     table = Table(show_header=False, show_edge=False)
     for name, value in (("server", f"{describe_hosts(s.mongodb_uri)} ({session.store.server.flavour})"),
-                        ("database", s.db_name), ("you are", s.user), ("Ollama", s.ollama_host),
+                        ("database", s.db_name), ("you are", session.user), ("Ollama", s.ollama_host),
                         ("OpenAI", "configured" if s.openai_api_key or s.openai_base_url else "not configured"),
                         (".env", str(session.dotenv_path)), ("logs", str(log_dir() / "simulator.log"))):
         table.add_row(name, shown(value))
@@ -36,7 +36,7 @@ async def switch(session: Session, settings) -> None:
     await session.store.close()
     session.store, session.settings = store, settings
     setup_logging(settings.secrets())
-    session.ui.say(f"now using database {settings.db_name} as {settings.user}", style="green")
+    session.ui.say(f"now using database {settings.db_name} as {store.user}", style="green")
 
 
 async def settings_menu(session: Session) -> None:
