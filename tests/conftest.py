@@ -25,6 +25,15 @@ from simulator.config import Settings  # noqa: E402
 from simulator.store import connect  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def _close_http_clients():
+    """The model layer's HTTP sessions live on the tests' one event loop; closed before it is."""
+    yield
+    from simulator.llm.clients import close_clients
+
+    await close_clients()
+
+
 @pytest.fixture(scope="session")
 def tools() -> services.Tools:
     return services.build_all()

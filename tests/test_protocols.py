@@ -22,7 +22,8 @@ from simulator.protocols.base import Protocol
 ROOT = Path(__file__).resolve().parent.parent
 START = "LLM Interaction Simulator"
 # commands that are not a protocol's: the database, models, experiments, and what works on any run
-GENERIC_COMMANDS = {"db", "models", "experiment", "resume", "show", "export", "batch", "analyze", "score", "label"}
+GENERIC_COMMANDS = {"db", "models", "experiment", "resume", "show", "export", "batch", "analyze", "score", "label",
+                    "explore"}
 
 
 def subcommands() -> dict[str, object]:

@@ -234,7 +234,7 @@ async def _run_leased(store: Store, settings: Settings, conversation: Conversati
     except ModelError as exc:
         await _finish(store, lease, state, Status.FAILED, exc.one_line())
         return Outcome(cid, Status.FAILED, exc.one_line(), state.next_index,
-                       model_down=isinstance(exc, ModelCallError) and exc.retryable)
+                       model_down=isinstance(exc, ModelCallError) and exc.server_down)
     except PyMongoError as exc:  # the database failed for good: record it once it is back, if it comes back soon
         reason = str(exc) if isinstance(exc, DatabaseLost) else store_error(exc, settings.mongodb_uri).one_line()
         log.warning("conversation %s: %s", cid, reason)

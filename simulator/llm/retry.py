@@ -58,4 +58,4 @@ class RetryingModel:
                 await self._sleep(pause)
         assert last is not None
         raise ModelCallError(self.spec, self.endpoint, f"{last.cause} (gave up after {self.policy.attempts} attempts)",
-                             retryable=False, status=last.status)
+                             retryable=False, status=last.status, gave_up=True)

@@ -70,13 +70,19 @@ class ChatModel(Protocol):
 
 
 class ModelCallError(ModelError):
-    """A call failed. `retryable` says whether another attempt may succeed."""
+    """A call failed. `retryable` says whether another attempt may succeed; `gave_up`, that every
+    attempt failed in a way another might not have (the server is down or failing, not the request)."""
 
     def __init__(self, spec: str, endpoint: str, cause: str, *, retryable: bool,
-                 retry_after: float | None = None, status: int | None = None):
+                 retry_after: float | None = None, status: int | None = None, gave_up: bool = False):
         super().__init__(f"{spec} at {endpoint}: {cause}")
         self.spec, self.endpoint, self.cause = spec, endpoint, cause
         self.retryable, self.retry_after, self.status = retryable, retry_after, status
+        self.gave_up = gave_up
+
+    @property
+    def server_down(self) -> bool:
+        return self.retryable or self.gave_up
 
 
 def retryable_status(status: int) -> bool:
