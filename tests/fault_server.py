@@ -20,8 +20,9 @@ OPENAI_REPLY = {"id": "x", "object": "chat.completion", "created": 0, "model": "
 
 
 class FaultServer:
-    """mode: ok | 500 | 429 | 400 | hang | malformed | echo; `failures` bad answers, then good ones.
-    echo: a 500 whose body repeats the request's Authorization header, as a careless proxy might."""
+    """mode: ok | 500 | 429 | 400 | hang | malformed | echo | huge; `failures` bad answers, then good ones.
+    echo: a 500 whose body repeats the request's Authorization header, as a careless proxy might;
+    huge: a 200 of 20 MB of JSON, as a broken or hostile server might send."""
 
     def __init__(self, mode: str, failures: int = 1_000, hang_seconds: float = 3.0, retry_after: str = "2"):
         self.mode, self.failures, self.hang_seconds, self.retry_after = mode, failures, hang_seconds, retry_after
@@ -74,6 +75,8 @@ class FaultServer:
                 if server.mode == "hang":
                     time.sleep(server.hang_seconds)
                     return self._send(200, json.dumps(good).encode())
+                if server.mode == "huge":
+                    return self._send(200, b'{"padding": "' + b"x" * (20 * 1024 * 1024) + b'"}')
                 if server.mode == "malformed":
                     return self._send(200, b'{"choices": [ this is not json')
                 if server.mode == "echo":

@@ -107,3 +107,14 @@ async def test_refused_connection_is_retried_then_named(kind):
     assert len(sleep.pauses) == 2
     assert f"127.0.0.1:{port}" in raised.value.message
     assert "connection" in raised.value.message
+
+
+
+async def test_an_oversized_answer_is_cut_off_and_named(kind, fault_server):
+    from simulator.llm.http import HttpFailure, post_json
+
+    server = fault_server("huge")
+    with pytest.raises(HttpFailure, match="an answer larger than 16 MB"):
+        await post_json(f"{server.url}/api/chat", {"model": "faulty"}, timeout=10)
+    with pytest.raises(ModelCallError, match="malformed"):  # what a run records
+        await call(kind, server.url, RetryPolicy(attempts=1, timeout=10))

@@ -46,7 +46,7 @@ async def post_json(url: str, body: Mapping[str, Any], *, headers: Mapping[str, 
         async with _session().post(url, data=json.dumps(body).encode(),
                                    headers={"Content-Type": "application/json", **(headers or {})},
                                    timeout=aiohttp.ClientTimeout(total=timeout)) as response:
-            payload = await response.read()
+            payload = await _read_limited(response)
             if response.status >= 400:
                 raise HttpFailure("status", error_message(payload), status=response.status,
                                   retry_after=_seconds(response.headers.get("retry-after")))
@@ -63,6 +63,20 @@ async def post_json(url: str, body: Mapping[str, Any], *, headers: Mapping[str, 
     if not isinstance(answer, dict):
         raise HttpFailure("malformed", "not a JSON object")
     return answer
+
+
+# A chat answer is kilobytes; a server that sends more is broken or hostile, not a model.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+
+
+async def _read_limited(response: aiohttp.ClientResponse) -> bytes:
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise HttpFailure("malformed", f"an answer larger than {MAX_ANSWER_BYTES // (1024 * 1024)} MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def error_message(payload: bytes) -> str:
