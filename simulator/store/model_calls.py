@@ -21,14 +21,12 @@ class ModelCallRepository(Repository):
 
     @retry_transient
     async def put(self, key: str, document: dict[str, Any]) -> None:
-        """Insert once; a second recording of the same key keeps the first. Two runners recording the same
-        call at once (a takeover) race on the upsert, and the loser's duplicate key is that same success."""
+        """Insert once; a second recording of the same key keeps the first (its duplicate key is that same
+        success: two runners recording one call in a takeover, or a retried insert that had landed). A plain
+        insert, not an upsert: on FerretDB an upsert is a query and then a write."""
         try:
-            await self.collection.update_one(
-                {"_id": key},
-                {"$setOnInsert": {**document, "key": key, "created_at": datetime.now(timezone.utc)}},
-                upsert=True,
-            )
+            await self.collection.insert_one({**document, "_id": key, "key": key,
+                                              "created_at": datetime.now(timezone.utc)})
         except DuplicateKeyError:
             pass
 
