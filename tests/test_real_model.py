@@ -89,3 +89,24 @@ async def test_a_seeded_run_replays_itself_exactly_from_its_recorded_calls(store
     assert [m.raw_content for m in a] == [m.raw_content for m in b]
     assert [m.content for m in a] == [m.content for m in b] and all(m.content for m in a)
     assert [s["content"] for s in a_summaries] == [s["content"] for s in b_summaries]
+
+
+async def unload(settings) -> None:
+    """Unload the model, so the server's prompt cache starts empty, as for the run before."""
+    import ollama
+
+    await ollama.AsyncClient(host=settings.ollama_host).generate(model=MODEL.split("/", 1)[1], keep_alive=0)
+
+
+async def test_a_seeded_run_at_temperature_0_reproduces_itself_live_from_a_cold_start(store, settings, prison):
+    """Live and exact, when both runs start from the same server state: the prompt cache is what
+    differs between a warm rerun and the first run (see the replay test above)."""
+    request = dict(llm=LLMSetting(model=MODEL, temperature=0.0, max_tokens=60),
+                   agent_counts={"guard": 1, "prisoner": 1}, n_messages=3, seed=21)
+    await unload(settings)
+    _, first, a, a_summaries = await run(store, settings, prison, **request)
+    await unload(settings)
+    _, second, b, b_summaries = await run(store, settings, prison, **request)
+    assert first.status is second.status is Status.COMPLETED
+    assert [m.raw_content for m in a] == [m.raw_content for m in b] and all(m.content for m in a)
+    assert [s["content"] for s in a_summaries] == [s["content"] for s in b_summaries]
