@@ -3,6 +3,8 @@ chart ticks, the token and Host checks, and escaping in the templates."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from bson import ObjectId
 
 from simulator.batch.runner import CellRow
@@ -43,7 +45,8 @@ def test_a_grid_has_a_row_per_combination_and_a_column_per_repeat():
     batch = Batch(id=ObjectId(), protocol="roles", title="t", creator="a", status="running",
                   cells=tuple(BatchCell(r.n, r.conversation_id, r.values) for r in rows),
                   grid={"axes": ["repeat", "llm", "agent_counts"]})
-    shown = grid(batch, rows, {rows[0].conversation_id: 70})
+    rows[0] = dataclasses.replace(rows[0], tokens=70)
+    shown = grid(batch, rows)
     assert shown.axes == ("llm", "agent_counts") and shown.repeats == 2
     assert [r.labels for r in shown.rows] == [("ollama/sim-tiny", "1v1"), ("ollama/sim-tiny", "2v1")]
     assert [[c.status for c in r.cells] for r in shown.rows] == [["completed", "failed"], ["running", "pending"]]

@@ -18,6 +18,7 @@ from bson import ObjectId
 from simulator.actions import conversations
 from simulator.actions.leasing import LeaseHeld, is_live, new_owner, now
 from simulator.core.batch import Batch
+from simulator.core.conversation import ENDED, Conversation
 from simulator.config import Settings
 from simulator.engine.state import ConversationState, Turn
 from simulator.engine.stops import Stop, StopCondition
@@ -250,13 +251,19 @@ class CellRow:
     error: str | None
     holder: str | None = None  # the runner holding it now
     lease_age: float | None = None  # seconds since its lease was claimed
+    tokens: int = 0
 
 
 async def cell_table(store: Store, batch_id: ObjectId) -> tuple[Batch, list[CellRow]]:
-    """The batch and each cell with its conversation's status, stored messages and holder."""
+    """The batch and each cell with its conversation's status, stored messages, tokens and holder.
+
+    Cheap on a large database (the explorer reads it every two seconds while a batch page is
+    open): a cell that ended reports what its run recorded, a cell never started has nothing, and
+    only the others are read, by equality on their id. One `$group` over the messages instead
+    makes FerretDB v1 read every message stored."""
     batch = await store.batches.get(batch_id)
     found = {c.id: c for c in await store.conversations.in_batch(batch_id)}
-    stored = await store.messages.counts(list(found))
+    recorded = await store.conversations.recorded_counts([c.id for c in found.values() if c.status.value in ENDED])
     leases = await store.leases.latest_for(list(found))
     at = now()
     rows = []
@@ -267,13 +274,26 @@ async def cell_table(store: Store, batch_id: ObjectId) -> tuple[Batch, list[Cell
         status = conversation.status.value if conversation else "missing"
         if status == Status.RUNNING.value and not live:
             status = "stalled"
+        messages, tokens = await _progress(store, conversation, recorded)
         rows.append(CellRow(
             n=cell.n, values=dict(cell.values), conversation_id=cell.conversation_id, status=status,
             # a runner killed between its claim and its first write still counted as a run
             runs=max(conversation.runs if conversation else 0, lease.epoch if lease else 0),
-            messages=stored.get(cell.conversation_id, 0),
+            messages=messages, tokens=tokens,
             n_messages=conversation.spec.n_messages if conversation else None,
             model=" ".join(dict.fromkeys(l.model for l in conversation.spec.llms)) if conversation else "",
             error=conversation.error if conversation else None, holder=lease.owner if live else None,
             lease_age=(at - lease.claimed_at).total_seconds() if live else None))
     return batch, rows
+
+
+async def _progress(store: Store, conversation: Conversation | None, recorded: dict[ObjectId, int]) -> tuple[int, int]:
+    """(messages stored, tokens used) of one cell: as recorded when its run ended, else read now; a
+    running conversation records its usage only when it ends, so its messages' usage is summed."""
+    if conversation is None or conversation.status is Status.PENDING and conversation.runs == 0:
+        return 0, 0
+    if conversation.id in recorded:
+        return recorded[conversation.id], conversation.usage.total_tokens
+    messages = await store.messages.list(conversation.id)
+    used = sum(int(m.usage.get("prompt_tokens") or 0) + int(m.usage.get("completion_tokens") or 0) for m in messages)
+    return len(messages), used or conversation.usage.total_tokens

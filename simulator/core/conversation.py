@@ -27,6 +27,10 @@ class Status(str, Enum):
     STOPPED = "stopped"
 
 
+# A run in one of these has ended and recorded how many messages it stored (`stored_messages`).
+ENDED = (Status.COMPLETED.value, Status.FAILED.value, Status.STOPPED.value)
+
+
 @dataclass(frozen=True)
 class Usage:
     prompt_tokens: int = 0

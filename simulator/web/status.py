@@ -7,12 +7,9 @@ A runner killed mid-run leaves its conversation marked running; its lease says o
 
 from __future__ import annotations
 
-import dataclasses
-
 from simulator.actions.leasing import is_live
 from simulator.core.conversation import Conversation
 from simulator.store import Store
-from simulator.store.conversations import ConversationRow
 
 RUNNING, STALLED = "running", "stalled"
 
@@ -22,10 +19,3 @@ async def run_status(store: Store, conversation: Conversation) -> str:
     if status == RUNNING and not is_live(await store.leases.latest(conversation.id)):
         return STALLED
     return status
-
-
-async def mark_stalled(store: Store, rows: list[ConversationRow]) -> list[ConversationRow]:
-    running = [r.id for r in rows if r.status == RUNNING]
-    leases = await store.leases.latest_for(running) if running else {}
-    return [dataclasses.replace(r, status=STALLED) if r.status == RUNNING and not is_live(leases.get(r.id)) else r
-            for r in rows]

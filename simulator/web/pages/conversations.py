@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from simulator import protocols
-from simulator.actions.browse import Filters, Transcript, filter_values, transcript
+from simulator.actions.browse import Filters, Transcript, filter_values, list_conversations, transcript
 from simulator.cli.export import FORMATS, render_export
 from simulator.errors import NotFound
 from simulator.protocols import PROTOCOLS
@@ -18,7 +18,6 @@ from simulator.store import Store
 from simulator.web import live
 from simulator.web.chain import chain_view
 from simulator.web.params import flag, path_id, store_of, text_param
-from simulator.web.rows import conversation_rows
 from simulator.web.status import run_status
 from simulator.web.templating import page
 from simulator.web.transcript import entries, legend, scores_by_index, side_by_side
@@ -33,7 +32,7 @@ async def conversations_list(request: Request) -> Response:
     filters = Filters(creator=text_param(request, "creator") or None, model=text_param(request, "model") or None,
                       favourite=True if flag(request, "favourites") else None)
     protocol, status = text_param(request, "protocol"), text_param(request, "status")
-    rows = [r for r in await conversation_rows(store, filters, limit=LIST_LIMIT)
+    rows = [r for r in await list_conversations(store, filters, limit=LIST_LIMIT)
             if (not protocol or r.protocol == protocol) and (not status or r.status == status)]
     creators, models = await filter_values(store, conversations=True)
     chosen = {"creator": filters.creator or "", "model": filters.model or "", "favourites": bool(filters.favourite),

@@ -9,12 +9,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulator.actions.browse import conversation_counts, filter_values
+from simulator.actions.browse import conversation_counts, filter_values, list_conversations
 from simulator.actions.experiments import find, list_experiments, rendered_prompts
 from simulator.core.experiment import Experiment
 from simulator.errors import ValidationError
 from simulator.web.params import flag, int_param, path_id, store_of, text_param
-from simulator.web.rows import conversation_rows
 from simulator.web.templating import page
 
 MAX_AGENTS_PER_ROLE = 9
@@ -66,5 +65,5 @@ async def experiment_page(request: Request) -> Response:
         prompts, problem = [], exc.one_line()
     return page(request, "experiment.html", id=stored.id, experiment=experiment, counts=counts, variants=variants,
                 prompts=prompts, problem=problem, max_agents=MAX_AGENTS_PER_ROLE,
-                conversations=await conversation_rows(store, experiment_id=stored.id),
+                conversations=await list_conversations(store, experiment_id=stored.id),
                 batches=await store.batches.list(experiment_id=stored.id))
