@@ -252,6 +252,7 @@ class CellRow:
     holder: str | None = None  # the runner holding it now
     lease_age: float | None = None  # seconds since its lease was claimed
     tokens: int = 0
+    llm: str = ""  # its LLM settings as read ("ollama/x t=0.8"): two settings of one model differ here
 
 
 async def cell_table(store: Store, batch_id: ObjectId) -> tuple[Batch, list[CellRow]]:
@@ -282,6 +283,7 @@ async def cell_table(store: Store, batch_id: ObjectId) -> tuple[Batch, list[Cell
             messages=messages, tokens=tokens,
             n_messages=conversation.spec.n_messages if conversation else None,
             model=" ".join(dict.fromkeys(l.model for l in conversation.spec.llms)) if conversation else "",
+            llm=" / ".join(dict.fromkeys(l.label() for l in conversation.spec.llms)) if conversation else "",
             error=conversation.error if conversation else None, holder=lease.owner if live else None,
             lease_age=(at - lease.claimed_at).total_seconds() if live else None))
     return batch, rows

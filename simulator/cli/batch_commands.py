@@ -255,11 +255,12 @@ async def status(store: Store, batch_id: ObjectId) -> int:
 
 
 def cell_value(axis: str, value, row) -> str:
-    """An axis value as a researcher reads it: repeats from 1, an LLM by its model, counts as 2v1."""
+    """An axis value as a researcher reads it: repeats from 1, an LLM setting by its model and
+    sampling parameters, counts as 2v1."""
     if axis == "repeat":
         return str(value + 1)
     if axis == "llm":
-        return row.model
+        return row.llm or row.model
     if axis == "agent_counts" and isinstance(value, dict):
         return "v".join(str(n) for n in value.values())
     if isinstance(value, (list, tuple)):
