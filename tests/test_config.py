@@ -60,3 +60,17 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path, monkeypatch):
     settings = load_settings(dotenv_path=env_file)
     assert settings.db_name == "from_file"
     assert settings.user == "env_user"
+
+
+def test_identity_is_the_authenticated_user_and_sim_user_may_not_contradict_it():
+    from simulator.config import Settings, identity
+
+    declared = load_settings({"SIM_USER": " alice "})
+    assert (declared.user, declared.declared_user) == ("alice", "alice")
+    assert identity(declared, None) == "alice"  # no logins on the server: the declared name
+    assert identity(declared, "alice") == "alice"
+    with pytest.raises(ConfigError, match="SIM_USER is 'alice' but the database authenticated you as 'bob'"):
+        identity(declared, "bob")
+    undeclared = Settings(user="login-name")
+    assert identity(undeclared, "bob") == "bob"  # the server decides; the login name is only a fallback
+    assert load_settings({"SIM_USER": "   ", "DB_USER": "carol", "DB_PASSWORD": "x"}).declared_user is None
