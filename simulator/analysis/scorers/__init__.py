@@ -14,8 +14,9 @@ command line and the menus start without them.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any, Iterable
+from typing import Iterable
+
+from simulator.lazy import lazy_attributes
 
 KINDS = ("classifier", "moderation", "judge", "local")
 DEFAULT_MODERATION_MODEL = "omni-moderation-latest"
@@ -28,13 +29,7 @@ _WHERE = {"Scored": "base", "Scorer": "base", "checked_scores": "base", "Toxicit
 __all__ = ["DEFAULT_MODERATION_MODEL", "KINDS", "SHOWN", *sorted(_WHERE), "column", "shown_by_default"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _WHERE)
 
 
 def column(scorer: str, score: str) -> str:

@@ -18,17 +18,14 @@ import json
 import time
 from typing import Any, Sequence
 
-import httpx
-import openai
-
 from simulator.analysis.scorers import DEFAULT_MODERATION_MODEL
 from simulator.analysis.scorers.base import Scored, checked_scores
 from simulator.config import DEFAULT_OPENAI_BASE_URL, Settings
 from simulator.errors import ConfigError
-from simulator.llm.clients import shared_client
 from simulator.llm.factory import CallMode, ModelSettings
 from simulator.llm.limits import LimitedModel, limiter_for
-from simulator.llm.openai_provider import openai_error
+from simulator.llm.http import HttpFailure, post_json
+from simulator.llm.openai_provider import MALFORMED, http_error
 from simulator.llm.replay import CallStore, RecordingModel, ReplayModel
 from simulator.llm.retry import RetryingModel
 from simulator.llm.types import ChatMessage, ChatModel, ChatOptions, ModelCallError, Reply
@@ -45,21 +42,17 @@ class ModerationEndpoint:
         self._api_key = api_key or "not-needed"
         self._timeout = timeout
 
-    @property
-    def _client(self) -> openai.AsyncOpenAI:
-        return shared_client("openai", self.endpoint, self._api_key, self._timeout, lambda: openai.AsyncOpenAI(
-            api_key=self._api_key, base_url=self.endpoint, max_retries=0, timeout=self._timeout))
-
     async def chat(self, messages: Sequence[ChatMessage], options: ChatOptions) -> Reply:
         body = {"model": self.model, "input": [m["content"] for m in messages]}
         started = time.perf_counter()
         try:
-            response = await self._client.post("/moderations", content=json.dumps(body).encode(),
-                                               cast_to=httpx.Response,
-                                               options={"headers": {"Content-Type": "application/json"}})
-            scores = [result["category_scores"] for result in response.json()["results"]]
-        except Exception as exc:
-            raise openai_error(self.spec, self.endpoint, exc) from exc
+            answer = await post_json(f"{self.endpoint}/moderations", body, timeout=self._timeout,
+                                     headers={"Authorization": f"Bearer {self._api_key}"})
+            scores = [result["category_scores"] for result in answer["results"]]
+        except HttpFailure as exc:  # worded as every OpenAI chat call's failures
+            raise http_error(self.spec, self.endpoint, exc) from exc
+        except (KeyError, TypeError) as exc:
+            raise ModelCallError(self.spec, self.endpoint, MALFORMED, retryable=True) from exc
         if len(scores) != len(messages):
             raise ModelCallError(self.spec, self.endpoint, f"{len(scores)} results for {len(messages)} texts",
                                  retryable=True)
