@@ -39,7 +39,7 @@ QUERIES = [
     ("", "all conversations, newest first (browse)", "conversations", {}),
     ("", "favourites (bool)", "conversations", {"favourite": True}),
     ("", "by model (nested field llm.model)", "conversations", {"llm.model": "ollama/sim-tiny"}),
-    ("", "messages.counts / delete_for ($in)", "messages", {"conversation_id": {"$in": ["C", "C"]}}),
+    ("", "messages.delete_for ($in)", "messages", {"conversation_id": {"$in": ["C", "C"]}}),
     ("", "conversation counts per experiment ($in)", "conversations", {"experiment_id": {"$in": ["E"]}}),
     ("", "conversations.delete ($in on _id)", "conversations", {"_id": {"$in": ["C"]}}),
     ("", "a range ($gt)", "messages", {"conversation_id": "C", "index": {"$gt": 5}}),

@@ -148,8 +148,10 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
     progress = progress or BatchProgress(total=len(cells))
     progress.total, progress.done = len(cells), len(cells) - len(todo)
     progress.meter_tokens = lambda: model_settings.meter.total_tokens
-    stored = await store.messages.counts(todo)
-    progress.remaining_messages = sum(found[cid].spec.n_messages - stored.get(cid, 0) for cid in todo if cid in found)
+    unfinished = [found[cid] for cid in todo if cid in found]
+    recorded = await store.conversations.recorded_counts([c.id for c in unfinished if c.status.value in ENDED])
+    stored = [(await _progress(store, c, recorded))[0] for c in unfinished]
+    progress.remaining_messages = sum(c.spec.n_messages for c in unfinished) - sum(stored)
     budget = token_budget if token_budget is not None else batch.token_budget
     stop = BatchTokenBudget(budget, progress) if budget else None
     await store.batches.set_status(batch_id, "running")

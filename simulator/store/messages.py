@@ -87,14 +87,6 @@ class MessageRepository(Repository):
     async def count(self, conversation_id: ObjectId) -> int:
         return await self.collection.count_documents({"conversation_id": conversation_id})
 
-    async def counts(self, conversation_ids: list[ObjectId]) -> dict[ObjectId, int]:
-        """Stored messages per conversation, in one portable $group (MongoDB and FerretDB)."""
-        cursor = await self.collection.aggregate([
-            {"$match": {"conversation_id": {"$in": conversation_ids}}},
-            {"$group": {"_id": "$conversation_id", "n": {"$sum": 1}}},
-        ])
-        return {row["_id"]: row["n"] async for row in cursor}
-
     async def first_missing_index(self, conversation_id: ObjectId) -> int:
         """Where a resumed conversation continues: the lowest index not stored."""
         cursor = self.collection.find({"conversation_id": conversation_id}, {"index": 1, "_id": 0}).sort("index", 1)
