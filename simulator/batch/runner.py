@@ -257,6 +257,20 @@ class CellRow:
     llm: str = ""  # its LLM settings as read ("ollama/x t=0.8"): two settings of one model differ here
 
 
+def cell_value(axis: str, value, row: CellRow) -> str:
+    """An axis value as a researcher reads it: repeats from 1, an LLM setting by its model and
+    sampling parameters, counts as 2v1."""
+    if axis == "repeat":
+        return str(value + 1)
+    if axis == "llm":
+        return row.llm or row.model
+    if axis == "agent_counts" and isinstance(value, dict):
+        return "v".join(str(n) for n in value.values())
+    if isinstance(value, (list, tuple)):
+        return " ".join(map(str, value))
+    return str(value)
+
+
 async def cell_table(store: Store, batch_id: ObjectId) -> tuple[Batch, list[CellRow]]:
     """The batch and each cell with its conversation's status, stored messages, tokens and holder.
 

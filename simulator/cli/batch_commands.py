@@ -19,7 +19,8 @@ from simulator.actions.conversations import preflight
 from simulator.actions.experiments import store_new
 from simulator.actions.ownership import require_creator
 from simulator.batch.plan import check_plan, create_batch
-from simulator.batch.runner import DEFAULT_CONCURRENCY, BatchProgress, cell_table, derive_status, run_batch
+from simulator.batch.runner import (DEFAULT_CONCURRENCY, BatchProgress, cell_table, cell_value, derive_status,
+                                    run_batch)
 from simulator.core.assignments import parse_assignments
 from simulator.cli.conversation_commands import experiment_for
 from simulator.config import Settings
@@ -252,17 +253,3 @@ async def status(store: Store, batch_id: ObjectId) -> int:
         counts[row.status] = counts.get(row.status, 0) + 1
     print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     return 0
-
-
-def cell_value(axis: str, value, row) -> str:
-    """An axis value as a researcher reads it: repeats from 1, an LLM setting by its model and
-    sampling parameters, counts as 2v1."""
-    if axis == "repeat":
-        return str(value + 1)
-    if axis == "llm":
-        return row.llm or row.model
-    if axis == "agent_counts" and isinstance(value, dict):
-        return "v".join(str(n) for n in value.values())
-    if isinstance(value, (list, tuple)):
-        return " ".join(map(str, value))
-    return str(value)

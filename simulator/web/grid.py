@@ -13,8 +13,7 @@ from typing import Mapping
 
 from bson import ObjectId
 
-from simulator.batch.runner import CellRow, cell_table, derive_status
-from simulator.cli.batch_commands import cell_value
+from simulator.batch.runner import CellRow, cell_table, cell_value, derive_status
 from simulator.core.batch import Batch
 from simulator.store import Store
 
