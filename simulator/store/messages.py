@@ -71,10 +71,13 @@ class MessageRepository(Repository):
                 raise
             return exc.details.get("nInserted", 0)
 
-    async def list(self, conversation_id: ObjectId, day: int | None = None) -> list[Message]:
+    async def list(self, conversation_id: ObjectId, day: int | None = None, since: int | None = None) -> list[Message]:
+        """In order; only those of `day`, or from index `since` on, when given."""
         query: dict[str, Any] = {"conversation_id": conversation_id}
         if day is not None:
             query["day"] = day
+        if since is not None:
+            query["index"] = {"$gte": since}
         docs = await self.collection.find(query).sort("index", 1).to_list()
         return [Message.from_document(d) for d in docs]
 

@@ -84,7 +84,7 @@ async def _conversation_events(store, conversation_id: ObjectId, after: int,
         count = await store.messages.count(conversation_id)
         if count != known:
             known = count
-            messages = await store.messages.list(conversation_id)
+            messages = await store.messages.list(conversation_id, since=max(after, 0))  # the last shown, and the new
             previous = next((m for m in messages if m.index == after), None)
             opened = section(conversation, previous.day, previous.round) if previous else None
             for entry in entries(conversation, [m for m in messages if m.index > after], opened=opened):
