@@ -110,7 +110,8 @@ class StoreRecorder:
         await self.lease.ensure()
         message = Message(conversation_id=self.conversation, index=turn.index, day=turn.day, role=turn.role,
                           speaker=turn.speaker, content=turn.content, raw_content=raw, usage=reply.usage(),
-                          latency=round(reply.latency, 4), round=turn.round, lease=self.lease.epoch)
+                          latency=round(reply.latency, 4), round=turn.round, lease=self.lease.epoch,
+                          logprobs=None if reply.logprobs is None else [t.to_document() for t in reply.logprobs])
         if note:
             message.usage = {**message.usage, "note": note}
         if await self.store.messages.append(message):
@@ -225,7 +226,7 @@ async def _run_leased(store: Store, settings: Settings, conversation: Conversati
                     selector=parts.selector, view=parts.view, stop=_any(stops), cleaner=parts.cleaner,
                     recorder=StoreRecorder(store, cid, lease), summarizing=parts.summarizing,
                     seed=conversation.spec.seed, meter=own_usage, observer=observers, rounds=parts.rounds,
-                    schemas=parts.schemas)
+                    schemas=parts.schemas, logprobs=parts.logprobs)
     await store.conversations.start_run(cid, runs=lease.epoch)
     try:
         ending: Stop = await loop.run(state)

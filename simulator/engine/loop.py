@@ -91,12 +91,14 @@ class TurnLoop:
                  view: ContextView, stop: StopCondition, cleaner: Cleaner, recorder: Recorder,
                  summarizing: Summarizing | None, seed: int | None, meter: UsageMeter,
                  observer: Observer | None = None, rounds: bool = False, empty_retries: int = 3,
-                 schemas: Mapping[str, Mapping[str, Any]] | None = None):
+                 schemas: Mapping[str, Mapping[str, Any]] | None = None,
+                 logprobs: Mapping[str, int] | None = None):
         self.models, self.options, self.selector, self.view = list(models), list(options), selector, view
         self.stop, self.cleaner, self.recorder, self.summarizing = stop, cleaner, recorder, summarizing
         self.seed, self.meter, self.observer = seed, meter, observer or Observers()
         self.rounds, self.empty_retries = rounds, empty_retries
         self.schemas = schemas or {}  # participant name -> JSON schema its replies must follow
+        self.logprobs = logprobs or {}  # participant name -> how many top log-probabilities to ask for
 
     async def run(self, state: ConversationState) -> Stop:
         self._base = (state.prompt_tokens - self.meter.prompt_tokens,
@@ -132,7 +134,8 @@ class TurnLoop:
         last_raw = ""
         for attempt in range(self.empty_retries):
             options = dataclasses.replace(self.options[agent.llm], seed=call_seed(self.seed, index, attempt),
-                                          json_schema=self.schemas.get(agent.name))
+                                          json_schema=self.schemas.get(agent.name),
+                                          logprobs=self.logprobs.get(agent.name))
             reply = await self.models[agent.llm].chat(messages, options)
             cleaned = self.cleaner.clean(reply.text, agent, state.agents, reply.truncated)
             if cleaned.text:

@@ -25,6 +25,7 @@ class ChatOptions:
     max_tokens: int | None = None
     stop: tuple[str, ...] = ()
     json_schema: Mapping[str, Any] | None = None  # structured output: the reply must be JSON of this shape
+    logprobs: int | None = None  # ask for the log-probability of each generated token and its N best alternatives
 
     def as_dict(self) -> dict[str, Any]:
         """Only the options that were set, in a stable shape (for hashing and storage)."""
@@ -43,6 +44,24 @@ def chat_options(llm: "LLMSetting") -> ChatOptions:
 
 
 @dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token with its log-probability and the `top` alternatives the server gave at its position."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+    def to_document(self) -> dict[str, Any]:
+        return {"token": self.token, "logprob": self.logprob,
+                "top": [{"token": t, "logprob": lp} for t, lp in self.top]}
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> "TokenLogprob":
+        return cls(str(doc["token"]), float(doc["logprob"]),
+                   tuple((str(t["token"]), float(t["logprob"])) for t in doc.get("top") or ()))
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     prompt_tokens: int = 0
@@ -53,6 +72,8 @@ class Reply:
     cost: float = 0.0
     replayed: bool = False
     truncated: bool = False  # stopped by the token limit, perhaps mid-sentence
+    stop_reason: str | None = None  # the server's own word for why it stopped ("stop", "length", "end_turn")
+    logprobs: tuple[TokenLogprob, ...] | None = None  # when asked for and the server gives them; None otherwise
 
     def usage(self) -> dict[str, Any]:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,

@@ -162,6 +162,7 @@ class EngineParts:
     days: int = 1
     rounds: bool = False  # messages carry the round: every participant speaks once per round
     schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # participant -> JSON reply shape
+    logprobs: Mapping[str, int] = field(default_factory=dict)  # participant -> top log-probabilities to record
 
 
 class Protocol:

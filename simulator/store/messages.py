@@ -30,11 +30,13 @@ class Message:
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     round: int | None = None  # only in protocols with rounds (every participant speaks once per round)
     lease: int | None = None  # the epoch of the lease it was written under (which run wrote it)
+    # per generated token {token, logprob, top: [{token, logprob}]}, when asked for and the server gave them
+    logprobs: list[dict[str, Any]] | None = None
 
     def document(self) -> dict[str, Any]:
         """The stored shape; built by hand because dataclasses.asdict deep-copies every field."""
         doc = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        for optional in ("round", "lease"):
+        for optional in ("round", "lease", "logprobs"):
             if doc[optional] is None:
                 del doc[optional]
         return doc
