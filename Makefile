@@ -1,5 +1,5 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
-# Everything else (venv, FerretDB and Ollama builds, the sim-tiny model) is set up on the way.
+# Everything else (venv, FerretDB, Ollama and llama.cpp builds, the models) is set up on the way.
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,6 +9,7 @@ SERVICES := $(BIN)/python scripts/services.py
 # The local services, unless the caller points us elsewhere.
 export MONGODB_URI ?= mongodb://127.0.0.1:$(or $(SIM_MONGO_PORT),27017)
 export OLLAMA_HOST ?= http://127.0.0.1:$(or $(SIM_OLLAMA_PORT),11434)
+export SIM_LLAMACPP_URL ?= http://127.0.0.1:$(or $(SIM_LLAMACPP_PORT),8088)/v1
 
 .PHONY: setup build services services-down status demo test bench clean
 

@@ -1,4 +1,4 @@
-"""An OpenAI-compatible chat endpoint that answers after a fixed delay, in its own process.
+"""A chat endpoint (OpenAI and Anthropic alike) that answers after a fixed delay, in its own process.
 
     python benchmarks/slow_endpoint.py PORT DELAY_SECONDS
 
@@ -12,10 +12,14 @@ import asyncio
 import json
 import sys
 
-BODY = json.dumps({"id": "b", "object": "chat.completion", "created": 0, "model": "bench",
+# One body that is both an OpenAI chat completion and an Anthropic message, so one server serves
+# both clients (each ignores the other's fields).
+BODY = json.dumps({"id": "b", "object": "chat.completion", "type": "message", "role": "assistant", "created": 0,
+                   "model": "bench", "stop_reason": "end_turn", "content": [{"type": "text", "text": "A fixed answer."}],
                    "choices": [{"index": 0, "finish_reason": "stop",
                                 "message": {"role": "assistant", "content": "A fixed answer."}}],
-                   "usage": {"prompt_tokens": 50, "completion_tokens": 4, "total_tokens": 54}}).encode()
+                   "usage": {"prompt_tokens": 50, "completion_tokens": 4, "total_tokens": 54,
+                             "input_tokens": 50, "output_tokens": 4}}).encode()
 RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + str(len(BODY)).encode()
             + b"\r\n\r\n" + BODY)
 

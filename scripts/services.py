@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Local dev services: FerretDB on PostgreSQL, and Ollama serving `sim-tiny` and `smollm2:135m`.
+"""Local dev services: FerretDB on PostgreSQL, Ollama serving `sim-tiny` and `smollm2:135m`, and
+llama.cpp's own server serving `smollm2:135m` from the same weights (the `llamacpp` endpoint: the
+OpenAI API with log-probabilities, and Anthropic's Messages API).
 
-FerretDB and Ollama are built from the Go module proxy and cached under
+FerretDB and Ollama are built from the Go module proxy, llama-server from the llama.cpp source
+inside the llama-cpp-python sdist on PyPI, all cached under
 ${XDG_CACHE_HOME:-~/.cache}/llm-interaction-simulator/, so only the first run compiles;
 PostgreSQL 15 is Debian's package (scripts/postgres_cluster.py). Used by `make services`,
 `make demo`, `make test` and by the test fixtures, which start private instances on free
 ports in a temporary folder.
 
     python scripts/services.py build                 # compile, install and make the models only
-    python scripts/services.py up [--state DIR] [--mongo-port N] [--ollama-port N] [--backend sqlite]
+    python scripts/services.py up [--state DIR] [--mongo-port N] [--ollama-port N] [--llamacpp-port N]
+                                  [--backend sqlite]
     python scripts/services.py status [--state DIR]
     python scripts/services.py down [--state DIR]
     python scripts/services.py add-user NAME [--state DIR]   # a login on the running store; password on stdin
@@ -46,6 +50,10 @@ MODEL_NAME = "sim-tiny"
 DEFAULT_STATE = ROOT / ".data"
 DEFAULT_MONGO_PORT = 27017
 DEFAULT_OLLAMA_PORT = 11434
+DEFAULT_LLAMACPP_PORT = 8088
+# llama-server's settings: two slots of 4096 tokens each, replies capped at 200 tokens as the
+# Ollama Modelfile caps them, so the two servers answer alike.
+LLAMACPP_ARGS = ("--ctx-size", "8192", "--parallel", "2", "--n-predict", "200")
 BACKENDS = ("postgresql", "sqlite")
 # One pid file per backend, so an old SQLite store can run beside the new one while copying.
 FERRETDB_SERVICES = {"postgresql": "ferretdb", "sqlite": "ferretdb-sqlite"}
@@ -86,6 +94,14 @@ class Tools:
     ollama: Path
     models: tuple[LocalModel, ...]
     postgres: Path  # the folder with PostgreSQL's binaries
+    llama_server: Path
+
+    @property
+    def smollm2_gguf(self) -> Path:
+        import fetch_smollm2
+
+        return next(m.modelfile.parent / fetch_smollm2.GGUF_NAME for m in self.models
+                    if m.name == fetch_smollm2.MODEL_NAME)
 
 
 def _run_build_script(name: str) -> None:
@@ -132,9 +148,10 @@ def fetch_smollm2() -> LocalModel:
 def build_all() -> Tools:
     _run_build_script("build-ferretdb.sh")
     _run_build_script("build-ollama.sh")
+    _run_build_script("build-llamacpp.sh")
     bin_dir = cache_dir() / "bin"
     return Tools(bin_dir / "ferretdb", bin_dir / "ollama", (build_sim_tiny(), fetch_smollm2()),
-                 postgres_cluster.binaries())
+                 postgres_cluster.binaries(), bin_dir / "llama-server")
 
 
 # --- processes --------------------------------------------------------------------------
@@ -143,6 +160,7 @@ def build_all() -> Tools:
 class Endpoints:
     mongodb_uri: str
     ollama_host: str
+    llamacpp_url: str
 
 
 def _ollama_ready(port: int) -> bool:
@@ -209,6 +227,26 @@ def start_ollama(tools: Tools, state: Path, port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def _llamacpp_ready(port: int) -> bool:
+    """llama-server answers /health with 200 only once its model is loaded."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_llamacpp(tools: Tools, state: Path, port: int) -> str:
+    """llama-server on `port` serving smollm2:135m; returns its OpenAI base URL (the `llamacpp` endpoint)."""
+    import fetch_smollm2
+
+    argv = [str(tools.llama_server), "--model", str(tools.smollm2_gguf), "--alias", fetch_smollm2.MODEL_NAME,
+            "--host", "127.0.0.1", "--port", str(port), *LLAMACPP_ARGS]
+    Service("llamacpp", state).start(argv, port, {"LLAMA_ARG_THREADS": str(os.cpu_count() or 2)},
+                                     lambda: _llamacpp_ready(port))
+    return f"http://127.0.0.1:{port}/v1"
+
+
 def _ensure_model(tools: Tools, state: Path, port: int, env: dict[str, str]) -> None:
     """(Re)register each local model when this server lacks it or has an older build of it."""
     present = _model_tags(port)
@@ -232,14 +270,15 @@ def _model_tags(port: int) -> set[str]:
         return set()
 
 
-def up(state: Path, mongo_port: int, ollama_port: int, backend: str | None = None) -> Endpoints:
+def up(state: Path, mongo_port: int, ollama_port: int, llamacpp_port: int, backend: str | None = None) -> Endpoints:
     tools = build_all()
-    return Endpoints(start_ferretdb(tools, state, mongo_port, backend), start_ollama(tools, state, ollama_port))
+    return Endpoints(start_ferretdb(tools, state, mongo_port, backend), start_ollama(tools, state, ollama_port),
+                     start_llamacpp(tools, state, llamacpp_port))
 
 
 def down(state: Path) -> None:
     """Clients first, the PostgreSQL cluster last."""
-    for name in ("ollama", *FERRETDB_SERVICES.values(), "postgres"):
+    for name in ("ollama", "llamacpp", *FERRETDB_SERVICES.values(), "postgres"):
         Service(name, state).stop()
 
 
@@ -269,15 +308,17 @@ def _where(name: str, info: dict, state: Path) -> str:
         return f"socket {postgres_cluster.socket_dir(state)}  data {state / 'postgres' / 'data'}"
     if name == "ollama":
         return f"http://127.0.0.1:{info['port']}  data {state / 'ollama'}"
+    if name == "llamacpp":
+        return f"http://127.0.0.1:{info['port']}/v1  serving smollm2:135m"
     backend = info.get("backend", "sqlite")  # pid files from before the backends had no key
     data = "on PostgreSQL" if backend == "postgresql" else f"on SQLite, data {state / 'ferretdb'}"
     return f"mongodb://127.0.0.1:{info['port']}  {data}"
 
 
 def status(state: Path) -> int:
-    """Print what runs where; exit 0 only when a FerretDB (with its PostgreSQL) and Ollama run."""
+    """Print what runs where; exit 0 only when a FerretDB (with its PostgreSQL), Ollama and llama.cpp run."""
     running = {}
-    for name in ("ferretdb", "postgres", "ferretdb-sqlite", "ollama"):
+    for name in ("ferretdb", "postgres", "ferretdb-sqlite", "ollama", "llamacpp"):
         info = Service(name, state).info()
         if info:
             running[name] = info
@@ -287,7 +328,7 @@ def status(state: Path) -> int:
     on_postgres = "ferretdb" in running and running["ferretdb"].get("backend") == "postgresql"
     store_up = (on_postgres and "postgres" in running) or "ferretdb-sqlite" in running or (
         "ferretdb" in running and not on_postgres)
-    return 0 if store_up and "ollama" in running else 1
+    return 0 if store_up and "ollama" in running and "llamacpp" in running else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mongo-port", type=int, default=int(os.environ.get("SIM_MONGO_PORT", DEFAULT_MONGO_PORT)))
     parser.add_argument("--ollama-port", type=int,
                         default=int(os.environ.get("SIM_OLLAMA_PORT", DEFAULT_OLLAMA_PORT)))
+    parser.add_argument("--llamacpp-port", type=int,
+                        default=int(os.environ.get("SIM_LLAMACPP_PORT", DEFAULT_LLAMACPP_PORT)))
     parser.add_argument("--backend", choices=BACKENDS, default=default_backend(),
                         help="FerretDB's backend (default postgresql; SIM_FERRETDB_BACKEND)")
     args = parser.parse_args(argv)
@@ -306,9 +349,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "build":
             build_all()
         elif args.action == "up":
-            endpoints = up(state, args.mongo_port, args.ollama_port, args.backend)
+            endpoints = up(state, args.mongo_port, args.ollama_port, args.llamacpp_port, args.backend)
             print(f"MONGODB_URI={endpoints.mongodb_uri}")
             print(f"OLLAMA_HOST={endpoints.ollama_host}")
+            print(f"SIM_LLAMACPP_URL={endpoints.llamacpp_url}")
         elif args.action == "down":
             down(state)
         elif args.action == "add-user":

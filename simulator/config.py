@@ -11,7 +11,8 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Mapping
 from urllib.parse import quote_plus, urlsplit
 
 from dotenv import dotenv_values
@@ -19,10 +20,16 @@ from dotenv import dotenv_values
 from simulator.core.safe_text import NAME_UNSAFE
 from simulator.errors import ConfigError
 
+if TYPE_CHECKING:
+    from simulator.llm.provider import Endpoint
+
 DEFAULT_MONGODB_URI = "mongodb://127.0.0.1:27017"
 DEFAULT_DB_NAME = "simulator"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_LLAMACPP_PORT = 8088
+ENDPOINT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -36,17 +43,28 @@ class Settings:
     declared_user: str | None = None  # SIM_USER as set, to refuse when the server says otherwise
     db_timeout_ms: int = 5000
     db_write_concurrency: int | None = None
+    llamacpp_url: str = f"http://127.0.0.1:{DEFAULT_LLAMACPP_PORT}/v1"
+    # the URL and key settings of the other providers (ANTHROPIC_API_KEY, ...), as read
+    provider_values: Mapping[str, str] = field(default_factory=dict, repr=False)
+    extra_endpoints: tuple["Endpoint", ...] = ()  # declared in SIM_ENDPOINTS
+    model_aliases: Mapping[str, str] = field(default_factory=dict)  # short name -> spec (SIM_MODEL_ALIASES)
 
     def secrets(self) -> list[str]:
-        """Values that must never reach output, logs or the database: the API key and the password of
-        every server URL among the settings."""
+        """Values that must never reach output, logs or the database: every endpoint's key and the
+        password of every server URL among the settings."""
+        from simulator.llm.providers import endpoints
+
         found = [self.openai_api_key or ""]
-        for url in (self.mongodb_uri, self.ollama_host, self.openai_base_url or ""):
+        urls = [self.mongodb_uri, self.ollama_host, self.openai_base_url or ""]
+        for endpoint in endpoints(self).values():
+            found.append(endpoint.key or "")
+            urls.append(endpoint.url)
+        for url in urls:
             try:
                 found.append(urlsplit(url).password or "" if "@" in url else "")
             except ValueError:
                 continue
-        return [s for s in found if s]
+        return list(dict.fromkeys(s for s in found if s))
 
 
 def read_env(dotenv_path: Path | None = None) -> dict[str, str]:
@@ -90,7 +108,79 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         declared_user=user_name({"SIM_USER": values["SIM_USER"]}) if (values.get("SIM_USER") or "").strip() else None,
         db_timeout_ms=timeout,
         db_write_concurrency=_whole(writes, "DB_WRITE_CONCURRENCY", 1, 1024, "writes") if writes else None,
+        llamacpp_url=llamacpp_url(values),
+        provider_values=MappingProxyType(provider_values(values)),
+        extra_endpoints=parse_endpoints(values.get("SIM_ENDPOINTS", ""), values),
+        model_aliases=MappingProxyType(parse_aliases(values.get("SIM_MODEL_ALIASES", ""))),
     )
+
+
+def llamacpp_url(values: Mapping[str, str]) -> str:
+    """The project's llama.cpp server: SIM_LLAMACPP_URL, else 127.0.0.1 on SIM_LLAMACPP_PORT."""
+    url = (values.get("SIM_LLAMACPP_URL") or "").strip()
+    if url:
+        return server_url(url, "SIM_LLAMACPP_URL")
+    port = (values.get("SIM_LLAMACPP_PORT") or "").strip()
+    number = _whole(port, "SIM_LLAMACPP_PORT", 1, 65535, "a port") if port else DEFAULT_LLAMACPP_PORT
+    return f"http://127.0.0.1:{number}/v1"
+
+
+def provider_values(values: Mapping[str, str]) -> dict[str, str]:
+    """The URL and key of each provider's own endpoint, URLs checked."""
+    from simulator.llm.providers import all_providers
+
+    found = {}
+    for provider in all_providers():
+        url = (values.get(provider.url_setting) or "").strip()
+        if url:
+            found[provider.url_setting] = server_url(url, provider.url_setting)
+        if provider.key_setting and values.get(provider.key_setting):
+            found[provider.key_setting] = values[provider.key_setting]
+    return found
+
+
+def parse_endpoints(text: str, values: Mapping[str, str]) -> tuple["Endpoint", ...]:
+    """SIM_ENDPOINTS: `NAME=API URL [KEY_VARIABLE]` entries separated by `;` or new lines, e.g.
+    `vllm-gpu=openai http://10.0.0.5:8000/v1 VLLM_API_KEY; lab=ollama http://lab:11434`."""
+    from simulator.llm.provider import Endpoint
+    from simulator.llm.providers import REGISTRY
+
+    found: dict[str, Endpoint] = {}
+    for entry in filter(None, (e.strip() for e in re.split(r"[;\n]", text))):
+        name, sep, rest = entry.partition("=")
+        name, fields = name.strip(), rest.split()
+        where = f"SIM_ENDPOINTS entry {describe_url(entry)!r}"
+        if not sep or not ENDPOINT_NAME.fullmatch(name) or len(fields) not in (2, 3):
+            raise ConfigError(f"{where}: expected NAME=API URL [KEY_VARIABLE]",
+                              "e.g. vllm-gpu=openai http://10.0.0.5:8000/v1 VLLM_API_KEY; names are lower-case "
+                              "letters, digits, - and _")
+        if fields[0] not in REGISTRY:
+            raise ConfigError(f"{where}: unknown API {fields[0]!r}; known are {', '.join(REGISTRY)}")
+        key_env = fields[2] if len(fields) == 3 else None
+        if key_env is not None and not ENV_NAME.fullmatch(key_env):
+            raise ConfigError(f"{where}: {key_env!r} is not an environment variable name (A-Z, 0-9, _)")
+        if name in found or name in REGISTRY or name == "llamacpp":
+            raise ConfigError(f"{where}: the endpoint name {name!r} is already taken")
+        found[name] = Endpoint(name, fields[0], server_url(fields[1], f"SIM_ENDPOINTS {name}"), key_env,
+                               values.get(key_env) if key_env else None)
+    return tuple(found.values())
+
+
+def parse_aliases(text: str) -> dict[str, str]:
+    """SIM_MODEL_ALIASES: `SHORT=SPEC` entries separated by `;`, e.g. `opus=anthropic/claude-3-opus-latest`."""
+    from simulator.core.model_spec import parse_spec
+    from simulator.errors import ValidationError
+
+    found = {}
+    for entry in filter(None, (e.strip() for e in re.split(r"[;\n]", text))):
+        name, sep, spec = (part.strip() for part in entry.partition("="))
+        if not sep or not ENDPOINT_NAME.fullmatch(name):
+            raise ConfigError(f"SIM_MODEL_ALIASES entry {entry!r}: expected SHORT=ENDPOINT/MODEL")
+        try:
+            found[name] = str(parse_spec(spec))
+        except ValidationError as exc:
+            raise ConfigError(f"SIM_MODEL_ALIASES {name}: {exc.message}") from None
+    return found
 
 
 def _whole(text: str, name: str, low: int, high: int, unit: str) -> int:

@@ -25,6 +25,17 @@ from simulator.config import Settings  # noqa: E402
 from simulator.store import connect  # noqa: E402
 
 
+SERVER_FIXTURES = {"tools", "mongodb_uri", "ollama_host", "llamacpp_url", "private_state", "postgres"}
+
+
+def pytest_collection_modifyitems(items):
+    """A test that starts or reaches a server is marked `services`, so `pytest -m "not services"` runs the
+    tests that need none."""
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.services)
+
+
 @pytest.fixture(scope="session", autouse=True)
 async def _close_http_clients():
     """The model layer's HTTP sessions live on the tests' one event loop; closed before it is."""
@@ -81,6 +92,24 @@ def ollama_host(tools, service_state) -> str:
     services.Service("ollama", service_state).stop()
 
 
+@pytest.fixture(scope="session")
+def llamacpp_url(tools, service_state) -> str:
+    """llama.cpp's llama-server serving smollm2:135m: the OpenAI API with log-probabilities and
+    Anthropic's Messages API, offline. Started only for the tests that ask for it."""
+    url = services.start_llamacpp(tools, service_state, services.free_port())
+    yield url
+    services.Service("llamacpp", service_state).stop()
+
+
+@pytest.fixture
+def llamacpp_settings(settings, llamacpp_url) -> Settings:
+    """The test settings with the `llamacpp` endpoint, and the `anthropic` one pointed at the same server."""
+    import dataclasses
+
+    return dataclasses.replace(settings, llamacpp_url=llamacpp_url,
+                               provider_values={"ANTHROPIC_BASE_URL": llamacpp_url.removesuffix("/v1")})
+
+
 @pytest.fixture
 def db_name() -> str:
     return f"test_{uuid.uuid4().hex[:12]}"
@@ -117,7 +146,7 @@ def prison_on_sim_tiny(tmp_path) -> Path:
 def cli_env(settings, tmp_path) -> dict[str, str]:
     """Environment for running the `simulator` command against the test servers."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DB_", "MONGODB_", "OLLAMA_", "OPENAI_", "SIM_"))}
+           if not k.startswith(("DB_", "MONGODB_", "OLLAMA_", "OPENAI_", "ANTHROPIC_", "SIM_"))}
     env.update(MONGODB_URI=settings.mongodb_uri, DB_NAME=settings.db_name, OLLAMA_HOST=settings.ollama_host,
                SIM_USER=settings.user, SIM_LOG_DIR=str(tmp_path / "logs"))
     return env

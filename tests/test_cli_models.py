@@ -3,11 +3,15 @@
 from test_cli_db import simulator
 
 
-def test_models_list_shows_sim_tiny_and_openai_state(cli_env):
-    result = simulator("models", "list", env=cli_env)
+def test_models_list_shows_every_endpoint_and_what_it_serves(cli_env):
+    env = {**cli_env, "COLUMNS": "200", "SIM_ENDPOINTS": "second=ollama " + cli_env["OLLAMA_HOST"] + " SECOND_KEY"}
+    result = simulator("models", "list", env=env)
     assert result.returncode == 0, result.stderr
-    assert "ollama/sim-tiny:latest" in result.stdout
-    assert "OpenAI: not configured" in result.stdout
+    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") > 4}
+    assert set(rows) >= {"ollama", "openai", "anthropic", "llamacpp", "second"}
+    assert "ollama/sim-tiny:latest" in rows["ollama"] and "second/sim-tiny:latest" in rows["second"]
+    assert "(not configured)" in rows["openai"] and "OPENAI_API_KEY unset" in rows["openai"]
+    assert "ANTHROPIC_API_KEY unset" in rows["anthropic"] and "SECOND_KEY unset" in rows["second"]
 
 
 def test_models_chat_prints_reply_tokens_and_latency(cli_env):

@@ -196,7 +196,7 @@ CASES: list[tuple[str, str, bytes, str]] = [
      "roles[1].prompt: template syntax error on line 1"),
     # --- model specs
     ("model-with-space", "x.yaml", mutated(at("llms.0.model", "gpt 4")),
-     "llms[0].model: model spec 'gpt 4': expected provider/name"),
+     "llms[0].model: model spec 'gpt 4': expected endpoint/name"),
     # --- files that are not experiments at all
     ("huge-file", "x.yaml", BASE_YAML + b"# " + b"x" * 1_000_001 + b"\n", "x.yaml: file too large ("),
     ("not-utf8", "x.yaml", BASE_YAML.replace(b"Small yard", "Petit préau".encode("latin-1")),
@@ -255,7 +255,7 @@ EXTRA_CASES: list[tuple[str, str, bytes, str]] = [
     ("attr-filter", "x.yaml", mutated(at("roles.0.prompt", "{{ guard|attr('__class__') }}")),
      "roles[0].prompt: template uses the filter 'attr'"),
     ("model-upper-provider", "x.yaml", mutated(at("llms.0.model", "OLLAMA/sim-tiny")),
-     "llms[0].model: model spec 'OLLAMA/sim-tiny': provider names are lower case"),
+     "llms[0].model: model spec 'OLLAMA/sim-tiny': endpoint names are lower case"),
     ("utf16", "x.yaml", BASE_YAML.decode().encode("utf-16"), "x.yaml: not UTF-8 text (byte 0xff at offset 0)"),
     ("whitespace-file", "x.json", b"  \n\t\n", "x.json: file is empty"),
     ("yaml-merge-key", "x.yaml", BASE_YAML + b"extra: &x {a: 1}\nmore:\n  <<: *x\n",

@@ -75,16 +75,16 @@ def build_document(user: str, spec: RunSpec, experiment: StoredExperiment | None
 
 
 async def preflight(settings: Settings, model_settings: ModelSettings, specs: Iterable[RunSpec]) -> None:
-    """Every model the runs will call, usable, before anything is written: a provider that needs a key has
-    one, and an Ollama model is on its server (pulled now when missing; one line when it cannot be)."""
-    from simulator.llm.factory import make_provider
-    from simulator.llm.ollama_provider import OllamaChatModel
+    """Every model the runs will call, usable, before anything is written: its endpoint is known, a key it
+    needs is set, and its provider's check passes (an Ollama model is on its server, pulled now when
+    missing; an API server answers the API its endpoint names). One line when it is not."""
+    from simulator.llm import providers
 
     for model in sorted({llm.model for spec in specs for llm in spec.llms}):
-        provider = make_provider(parse_spec(model), settings, timeout=model_settings.retry.timeout,
-                                 on_pull=model_settings.on_pull)
-        if isinstance(provider, OllamaChatModel):
-            await provider.ensure_available()
+        provider, endpoint = providers.resolve(parse_spec(model), settings)
+        chat_model = provider.chat_model(endpoint, parse_spec(model).name, timeout=model_settings.retry.timeout,
+                                         on_pull=model_settings.on_pull)
+        await provider.preflight(chat_model)
 
 
 async def create(store: Store, user: str, experiment: StoredExperiment | None, spec: RunSpec) -> ObjectId:
@@ -177,7 +177,7 @@ def model_stacks(conversation: Conversation, settings: Settings, model_settings:
         if llm.model not in stacks:
             stacks[llm.model] = build_chat_model(llm.model, settings, model_settings, store.model_calls,
                                                  scope=str(conversation.id))
-    return [MeteredModel(stacks[llm.model], usage, prices=None) for llm in conversation.spec.llms]
+    return [MeteredModel(stacks[llm.model], usage, priced=False) for llm in conversation.spec.llms]
 
 
 async def run(store: Store, settings: Settings, reference: ObjectId | str, model_settings: ModelSettings, *,
@@ -215,7 +215,7 @@ async def _run_leased(store: Store, settings: Settings, conversation: Conversati
     protocol = protocols.get(conversation.spec.protocol)
     # This conversation's own tally: the meter in model_settings may be shared by a whole batch.
     own_usage = UsageMeter()
-    models = [MeteredModel(model, own_usage, prices=None)] * len(conversation.spec.llms) if model is not None \
+    models = [MeteredModel(model, own_usage, priced=False)] * len(conversation.spec.llms) if model is not None \
         else model_stacks(conversation, settings, model_settings, store, own_usage)
     parts = protocol.engine(conversation, models, chooser)
     state = await load_state(store, conversation, parts.days)

@@ -119,8 +119,8 @@ async def telephone_import(args: argparse.Namespace, settings: Settings) -> int:
 TOOLS = {("telephone", "import"): telephone_import}
 
 
-def common_of(args: argparse.Namespace) -> Common:
-    return Common(seed=args.seed, repeats=args.repeat,
+def common_of(args: argparse.Namespace, settings: Settings) -> Common:
+    return Common(seed=args.seed, repeats=args.repeat, aliases=settings.model_aliases,
                   stops=StopSettings(keyword=args.stop_keyword, detect_cycles=args.detect_cycles,
                                      token_budget=args.budget_tokens, cost_budget=args.budget_cost))
 
@@ -136,7 +136,7 @@ async def protocol_command(protocol: Protocol, args: argparse.Namespace, setting
     async with await connect(settings) as store:
         stored, new = await experiment_for(store, settings, args.experiment) if protocol.needs_experiment \
             else (None, False)
-        plan = protocol.plan(values, common_of(args), stored.experiment if stored else None)
+        plan = protocol.plan(values, common_of(args, settings), stored.experiment if stored else None)
         # everything is checked before anything (the experiment of a file included) is written
         if not plan.axes:
             document = actions.build_document(store.user, plan.base, stored)

@@ -13,6 +13,7 @@ from enum import Enum
 
 from simulator.config import Settings
 from simulator.errors import ConfigError
+from simulator.llm import providers
 from simulator.llm.limits import LimitedModel, limiter_for
 from simulator.llm.replay import CallStore, RecordingModel, ReplayModel
 from simulator.llm.retry import RetryingModel, RetryPolicy
@@ -39,23 +40,14 @@ class ModelSettings:
 
 def make_provider(spec: ModelSpec, settings: Settings, timeout: float | None = None,
                   on_pull: PullProgress | None = None) -> ChatModel:
-    # Imported here: the openai package alone adds half a second to every command's start.
-    if spec.provider == "ollama":
-        from simulator.llm.ollama_provider import OllamaChatModel
-
-        return OllamaChatModel(spec.name, settings.ollama_host, timeout=timeout, on_pull=on_pull)
-    if not settings.openai_api_key and not settings.openai_base_url:
-        raise ConfigError(f"{spec} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server)",
-                          "set it in .env or the environment")
-    from simulator.llm.openai_provider import OpenAIChatModel
-
-    return OpenAIChatModel(spec.name, api_key=settings.openai_api_key, base_url=settings.openai_base_url,
-                           timeout=timeout)
+    """The provider's chat model for a spec, at the endpoint the spec names."""
+    provider, endpoint = providers.resolve(spec, settings)
+    return provider.chat_model(endpoint, spec.name, timeout=timeout, on_pull=on_pull)
 
 
 def build_chat_model(spec_text: str, settings: Settings, options: ModelSettings,
                      calls: CallStore | None = None, scope: str = "") -> ChatModel:
-    spec = parse_spec(spec_text)
+    spec = parse_spec(settings.model_aliases.get(spec_text, spec_text))
     if options.mode is CallMode.REPLAY:
         if calls is None:
             raise ConfigError("replay needs the database of recorded calls")

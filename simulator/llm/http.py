@@ -91,6 +91,12 @@ def error_message(payload: bytes) -> str:
     return str(error) if error else text
 
 
+def short(text: str, limit: int = 300) -> str:
+    """A server's words on one line, cut to a length a person reads."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _seconds(value: str | None) -> float | None:
     try:
         return max(0.0, float(value)) if value is not None else None

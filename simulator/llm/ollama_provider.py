@@ -2,7 +2,8 @@
 
 Chat calls go through simulator.llm.http (a tenth of the ollama client's CPU per call); the
 ollama package lists and pulls models. A model the server lacks is pulled once, with a
-progress bar, before the first call.
+progress bar, before the first call. Ollama 0.11.4 gives no log-probabilities: asked for, they
+are recorded as unavailable (None) with one warning, never as zeros.
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ import json
 import time
 from typing import Any, Sequence
 
-import httpx
-import ollama
-import pydantic
-
 from simulator.llm.clients import shared_client
-from simulator.llm.http import HttpFailure, post_json
+from simulator.llm.http import HttpFailure, post_json, short
+from simulator.llm.provider import Capabilities, Endpoint, IgnoredOptions, Provider
 from simulator.llm.types import ChatMessage, ChatOptions, ModelCallError, PullProgress, Reply, retryable_status
 from simulator.logs import get_logger
 
 log = get_logger("llm.ollama")
+CAPABILITIES = Capabilities(seed=True, top_k=True, structured_output=True, logprobs=False)
+_ignored = IgnoredOptions(log, CAPABILITIES)
 
 REFUSED = "connection refused (is Ollama running?)"
 MALFORMED = "malformed response (not the JSON Ollama sends)"
@@ -41,7 +41,9 @@ class OllamaChatModel:
         self._on_pull = on_pull
 
     @property
-    def _client(self) -> ollama.AsyncClient:
+    def _client(self):
+        import ollama  # the package only where it lists and pulls: importing it costs every command's start
+
         return shared_client("ollama", self.endpoint, None, self._timeout,
                              lambda: ollama.AsyncClient(host=self.endpoint, timeout=self._timeout))
 
@@ -51,7 +53,7 @@ class OllamaChatModel:
     async def chat(self, messages: Sequence[ChatMessage], options: ChatOptions) -> Reply:
         digest = _digests.get((self.endpoint, self.name)) or await self.ensure_available()
         request: dict[str, Any] = {"model": self.name, "messages": list(messages), "stream": False,
-                                   "options": native_options(options)}
+                                   "options": native_options(options, self.spec)}
         if options.json_schema:
             request["format"] = dict(options.json_schema)
         started = time.perf_counter()
@@ -116,9 +118,9 @@ class OllamaChatModel:
                  "parameters": m.details.parameter_size if m.details else None} for m in listing.models]
 
 
-def native_options(options: ChatOptions) -> dict[str, Any]:
+def native_options(options: ChatOptions, spec: str = "ollama") -> dict[str, Any]:
     """Ollama names max_tokens num_predict; everything else maps one to one."""
-    values = options.as_dict()
+    values = _ignored.drop(spec, options.as_dict())
     values.pop("json_schema", None)  # sent as the request's `format`, not as an option
     if "max_tokens" in values:
         values["num_predict"] = values.pop("max_tokens")
@@ -132,17 +134,21 @@ def http_error(spec: str, endpoint: str, failure: HttpFailure) -> ModelCallError
     if failure.kind == "connection":
         return ModelCallError(spec, endpoint, REFUSED, retryable=True)
     if failure.kind == "status" and failure.status is not None:
-        return ModelCallError(spec, endpoint, f"HTTP {failure.status}: {_short(failure.detail)}",
+        return ModelCallError(spec, endpoint, f"HTTP {failure.status}: {short(failure.detail)}",
                               retryable=retryable_status(failure.status), status=failure.status)
     return ModelCallError(spec, endpoint, MALFORMED, retryable=True)
 
 
 def ollama_error(spec: str, endpoint: str, exc: BaseException) -> ModelCallError:
+    import httpx
+    import ollama
+    import pydantic
+
     if isinstance(exc, ollama.ResponseError):
         status = exc.status_code
         if status < 0:  # an error reported inside a stream, with no HTTP status
-            return ModelCallError(spec, endpoint, _short(exc.error), retryable=False)
-        return ModelCallError(spec, endpoint, f"HTTP {status}: {_short(exc.error)}",
+            return ModelCallError(spec, endpoint, short(exc.error), retryable=False)
+        return ModelCallError(spec, endpoint, f"HTTP {status}: {short(exc.error)}",
                               retryable=retryable_status(status), status=status)
     if isinstance(exc, (ConnectionError, httpx.ConnectError)):
         return ModelCallError(spec, endpoint, REFUSED, retryable=True)
@@ -151,10 +157,31 @@ def ollama_error(spec: str, endpoint: str, exc: BaseException) -> ModelCallError
     if isinstance(exc, (json.JSONDecodeError, pydantic.ValidationError)):
         return ModelCallError(spec, endpoint, MALFORMED, retryable=True)
     if isinstance(exc, httpx.HTTPError):
-        return ModelCallError(spec, endpoint, f"{type(exc).__name__}: {_short(str(exc))}", retryable=True)
-    return ModelCallError(spec, endpoint, f"{type(exc).__name__}: {_short(str(exc))}", retryable=False)
+        return ModelCallError(spec, endpoint, f"{type(exc).__name__}: {short(str(exc))}", retryable=True)
+    return ModelCallError(spec, endpoint, f"{type(exc).__name__}: {short(str(exc))}", retryable=False)
 
 
-def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit] + "..."
+class OllamaProvider(Provider):
+    api = "ollama"
+    title = "Ollama"
+    url_setting = "OLLAMA_HOST"
+    default_url = "http://127.0.0.1:11434"
+    capabilities = CAPABILITIES
+
+    def default_endpoint(self, settings) -> Endpoint:
+        return Endpoint(self.api, self.api, settings.ollama_host)
+
+    def chat_model(self, endpoint: Endpoint, name: str, *, timeout: float | None = None,
+                   on_pull: PullProgress | None = None) -> OllamaChatModel:
+        model = OllamaChatModel(name, endpoint.url, timeout=timeout, on_pull=on_pull)
+        model.spec = f"{endpoint.name}/{name}"
+        return model
+
+    async def list_models(self, endpoint: Endpoint) -> list[str]:
+        return [m["name"] for m in await OllamaChatModel("", endpoint.url).list_models()]
+
+    async def preflight(self, model) -> None:
+        await model.ensure_available()
+
+
+PROVIDER = OllamaProvider()

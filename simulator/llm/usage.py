@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
+from simulator.llm import providers
 from simulator.llm.types import ChatMessage, ChatModel, ChatOptions, Reply
 
-# US dollars per million tokens (input, output), from the providers' public price pages.
-PRICES: dict[str, tuple[float, float]] = {
-    "openai/gpt-4o": (2.50, 10.00),
-    "openai/gpt-4o-mini": (0.15, 0.60),
-    "openai/gpt-4.1": (2.00, 8.00),
-    "openai/gpt-4.1-mini": (0.40, 1.60),
-    "openai/gpt-4.1-nano": (0.10, 0.40),
-    "openai/o3-mini": (1.10, 4.40),
-    "openai/o4-mini": (1.10, 4.40),
-}
-
-
 def cost_of(spec: str, prompt_tokens: int, completion_tokens: int,
-            prices: dict[str, tuple[float, float]] = PRICES) -> float:
+            prices: Mapping[str, tuple[float, float]] | None = None) -> float:
+    """US dollars for a call: from `prices` keyed by spec when given, else the provider's own table."""
+    if prices is None:
+        return providers.cost_of(spec, prompt_tokens, completion_tokens)
     price = prices.get(spec)
     if price is None:
         return 0.0
@@ -55,21 +47,20 @@ class UsageMeter:
 
 
 class MeteredModel:
-    """Adds every reply to a meter; with `prices`, first sets its cost from the price table.
+    """Adds every reply to a meter; when `priced`, first sets its cost from the provider's price table.
 
-    Without prices it only tallies: a conversation's own meter around a batch-wide one.
+    Unpriced it only tallies: a conversation's own meter around a batch-wide one.
     """
 
-    def __init__(self, inner: ChatModel, meter: UsageMeter, prices: dict[str, tuple[float, float]] | None = PRICES):
+    def __init__(self, inner: ChatModel, meter: UsageMeter, priced: bool = True):
         self.inner = inner
         self.spec, self.endpoint = inner.spec, inner.endpoint
         self.meter = meter
-        self.prices = prices
+        self.priced = priced
 
     async def chat(self, messages: Sequence[ChatMessage], options: ChatOptions) -> Reply:
         reply = await self.inner.chat(messages, options)
-        if self.prices is not None:
-            reply = dataclasses.replace(reply, cost=cost_of(self.spec, reply.prompt_tokens, reply.completion_tokens,
-                                                            self.prices))
+        if self.priced:
+            reply = dataclasses.replace(reply, cost=cost_of(self.spec, reply.prompt_tokens, reply.completion_tokens))
         self.meter.add(self.spec, reply)
         return reply

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 from simulator.core.assignments import parse_assignments
 from simulator.core.conversation import Conversation, Prepared
 from simulator.core.experiment import Experiment, LLMSetting
+from simulator.core.model_aliases import find_alias
 from simulator.core.model_spec import parse_spec
 from simulator.core.run_spec import RunSpec, StopSettings
 from simulator.core.sweep import BatchPlan
@@ -134,10 +135,20 @@ MAX_TOKENS = Option("max_tokens", "longest reply in tokens (default: the model's
                     high=100_000)
 
 
-def room_llms(models: Sequence[str], values: Mapping[str, Any]) -> tuple[LLMSetting, ...]:
-    """One LLM setting per participant, all with the sampling options a front end gave."""
+def room_llms(models: Sequence[str], values: Mapping[str, Any],
+              aliases: Mapping[str, str] | None = None) -> tuple[LLMSetting, ...]:
+    """One LLM setting per participant, all with the sampling options a front end gave; a study's short
+    name (`opus`) stands for its model with the study's temperature and token limit unless given here."""
     temperature, max_tokens = TEMPERATURE.check(values.get("temperature")), MAX_TOKENS.check(values.get("max_tokens"))
-    return tuple(LLMSetting(model=str(parse_spec(m)), temperature=temperature, max_tokens=max_tokens) for m in models)
+    settings = []
+    for model in models:
+        alias = find_alias(model, aliases)
+        if alias is None:
+            settings.append(LLMSetting(model=str(parse_spec(model)), temperature=temperature, max_tokens=max_tokens))
+        else:
+            settings.append(LLMSetting(model=alias.spec, temperature=alias.temperature if temperature is None
+                                       else temperature, max_tokens=max_tokens or alias.max_tokens or None))
+    return tuple(settings)
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,7 @@ class Common:
     stops: StopSettings = StopSettings()
     repeats: int = 1
     token_budget: int | None = None  # for the whole batch
+    aliases: Mapping[str, str] = field(default_factory=dict)  # short model names set in the settings
 
 
 @dataclass

@@ -60,10 +60,10 @@ async def run_protocol(session: Session, protocol: Protocol) -> None:
         if not answered:
             return
         values[option.name] = value
-    ok, plan = await session.ui.attempt(_plan(protocol, values))
+    ok, plan = await session.ui.attempt(_plan(protocol, values, session.settings.model_aliases))
     if ok:
         await preview_and_run(session, plan)
 
 
-async def _plan(protocol: Protocol, values: dict[str, Any]):
-    return protocol.plan(values, Common())
+async def _plan(protocol: Protocol, values: dict[str, Any], aliases):
+    return protocol.plan(values, Common(aliases=aliases))

@@ -12,7 +12,8 @@ from simulator.actions.session import server_databases
 from simulator.cli import login
 from simulator.cli.menus.session import Session
 from simulator.cli.menus.ui import BACK, Option
-from simulator.config import describe_hosts
+from simulator.config import describe_hosts, describe_url
+from simulator.llm import providers
 from simulator.logs import log_dir, setup_logging
 from simulator.store import connect
 
@@ -20,10 +21,13 @@ from simulator.store import connect
 def show(session: Session) -> None:
     s = session.settings
     table = Table(show_header=False, show_edge=False)
-    for name, value in (("server", f"{describe_hosts(s.mongodb_uri)} ({session.store.server.flavour})"),
-                        ("database", s.db_name), ("you are", session.user), ("Ollama", s.ollama_host),
-                        ("OpenAI", "configured" if s.openai_api_key or s.openai_base_url else "not configured"),
-                        (".env", str(session.dotenv_path)), ("logs", str(log_dir() / "simulator.log"))):
+    rows = [("server", f"{describe_hosts(s.mongodb_uri)} ({session.store.server.flavour})"),
+            ("database", s.db_name), ("you are", session.user)]
+    for endpoint in providers.endpoints(s).values():
+        key = "" if not endpoint.key_env else f", {endpoint.key_env} {'set' if endpoint.key else 'unset'}"
+        rows.append((f"endpoint {endpoint.name}", f"{endpoint.api} at {describe_url(endpoint.url)}{key}"))
+    rows += [(".env", str(session.dotenv_path)), ("logs", str(log_dir() / "simulator.log"))]
+    for name, value in rows:
         table.add_row(name, shown(value))
     session.console.print(table)
 
