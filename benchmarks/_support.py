@@ -86,6 +86,21 @@ def bench_ollama(binary: Path | None = None):
             services.Service("ollama", state).stop()
 
 
+@contextlib.contextmanager
+def bench_llamacpp():
+    """llama.cpp's llama-server serving smollm2:135m: SIM_LLAMACPP_URL if set, else a private one."""
+    url = os.environ.get("SIM_LLAMACPP_URL")
+    if url:
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="sim-bench-llamacpp-") as tmp:
+        state = Path(tmp)
+        try:
+            yield services.start_llamacpp(services.build_all(), state, services.free_port())
+        finally:
+            services.Service("llamacpp", state).stop()
+
+
 class InstantModel:
     """Answers at once: what is left to measure is the engine and the database."""
 

@@ -11,7 +11,6 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Mapping
 from urllib.parse import quote_plus, urlsplit
 
@@ -109,9 +108,9 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         db_timeout_ms=timeout,
         db_write_concurrency=_whole(writes, "DB_WRITE_CONCURRENCY", 1, 1024, "writes") if writes else None,
         llamacpp_url=llamacpp_url(values),
-        provider_values=MappingProxyType(provider_values(values)),
+        provider_values=provider_values(values),
         extra_endpoints=parse_endpoints(values.get("SIM_ENDPOINTS", ""), values),
-        model_aliases=MappingProxyType(parse_aliases(values.get("SIM_MODEL_ALIASES", ""))),
+        model_aliases=parse_aliases(values.get("SIM_MODEL_ALIASES", "")),
     )
 
 

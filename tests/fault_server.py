@@ -1,6 +1,6 @@
 """A local HTTP endpoint that misbehaves on purpose, for the retry tests.
 
-It speaks just enough of the Ollama and OpenAI APIs for a provider to reach the chat
+It speaks just enough of the Ollama, OpenAI and Anthropic APIs for a provider to reach the chat
 call, then answers it the way `mode` says, counting the chat requests it got.
 """
 
@@ -19,8 +19,13 @@ OPENAI_REPLY = {"id": "x", "object": "chat.completion", "created": 0, "model": "
                 "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
 
 
+ANTHROPIC_REPLY = {"id": "msg_x", "type": "message", "role": "assistant", "model": "faulty",
+                   "content": [{"type": "text", "text": "recovered"}], "stop_reason": "end_turn",
+                   "usage": {"input_tokens": 3, "output_tokens": 2}}
+
+
 class FaultServer:
-    """mode: ok | 500 | 429 | 400 | hang | malformed | echo | huge; `failures` bad answers, then good ones.
+    """mode: ok | 500 | 429 | 529 | 400 | hang | malformed | echo | huge; `failures` bad answers, then good ones.
     echo: a 500 whose body repeats the request's Authorization header, as a careless proxy might;
     huge: a 200 of 20 MB of JSON, as a broken or hostile server might send."""
 
@@ -69,7 +74,8 @@ class FaultServer:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
-                good = OLLAMA_REPLY if self.path.startswith("/api/") else OPENAI_REPLY
+                good = OLLAMA_REPLY if self.path.startswith("/api/") else ANTHROPIC_REPLY \
+                    if self.path.startswith("/v1/messages") else OPENAI_REPLY
                 if server.mode == "ok" or not server._next_is_failure():
                     return self._send(200, json.dumps(good).encode())
                 if server.mode == "hang":
@@ -84,7 +90,7 @@ class FaultServer:
                                                    f"{self.headers.get('Authorization')}"}}
                     return self._send(500, json.dumps(echoed).encode())
                 status = int(server.mode)
-                headers = {"Retry-After": server.retry_after} if status == 429 else {}
+                headers = {"Retry-After": server.retry_after} if status in (429, 529) else {}
                 self._send(status, json.dumps({"error": {"message": f"injected {status}"}}).encode(), headers)
 
         return Handler

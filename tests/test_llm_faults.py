@@ -4,6 +4,7 @@ import pytest
 
 from fault_server import FaultServer
 from services import free_port
+from simulator.llm.anthropic_provider import AnthropicChatModel
 from simulator.llm.ollama_provider import OllamaChatModel
 from simulator.llm.openai_provider import OpenAIChatModel
 from simulator.llm.retry import RetryingModel, RetryPolicy
@@ -25,10 +26,12 @@ class RecordedSleep:
 def provider(kind: str, url: str, timeout: float = 5.0):
     if kind == "ollama":
         return OllamaChatModel("faulty", url, timeout=timeout)
+    if kind == "anthropic":
+        return AnthropicChatModel("faulty", api_key="sk-test-key", base_url=url, timeout=timeout)
     return OpenAIChatModel("faulty", api_key="sk-test-key", base_url=f"{url}/v1", timeout=timeout)
 
 
-@pytest.fixture(params=["ollama", "openai"])
+@pytest.fixture(params=["ollama", "openai", "anthropic"])
 def kind(request) -> str:
     return request.param
 
@@ -118,3 +121,11 @@ async def test_an_oversized_answer_is_cut_off_and_named(kind, fault_server):
         await post_json(f"{server.url}/api/chat", {"model": "faulty"}, timeout=10)
     with pytest.raises(ModelCallError, match="malformed"):  # what a run records
         await call(kind, server.url, RetryPolicy(attempts=1, timeout=10))
+
+
+async def test_anthropic_overloaded_529_honours_retry_after_then_passes(fault_server):
+    server = fault_server("529", failures=2, retry_after="3")
+    sleep = RecordedSleep()
+    reply = await call("anthropic", server.url, RetryPolicy(attempts=3, timeout=5), sleep)
+    assert (reply.text, reply.prompt_tokens, reply.completion_tokens, reply.stop_reason) == ("recovered", 3, 2, "end_turn")
+    assert server.chat_requests == 3 and sleep.pauses == [3.0, 3.0]

@@ -130,3 +130,10 @@ def test_prices_come_from_each_provider_and_other_endpoints_cost_nothing():
     assert cost_of("anthropic/claude-3-opus-20240229", 1_000_000, 0) == pytest.approx(15.0)
     assert cost_of("vllm-gpu/gpt-4o-mini", 1_000_000, 1_000_000) == 0.0
     assert cost_of("llamacpp/smollm2:135m", 10_000, 10_000) == 0.0
+
+
+def test_settings_with_endpoints_and_aliases_cross_to_worker_processes():
+    import pickle
+
+    settings = load_settings({**ENV, "SIM_MODEL_ALIASES": "opus=llamacpp/smollm2:135m"})
+    assert pickle.loads(pickle.dumps(settings)) == settings

@@ -2,8 +2,9 @@
 
 Anyone can check them against a published table: attractors of transmission chains,
 cumulativeness, scores per role and over the conversation, persuasion rates, outcome labels
-and their final label, annotator agreement and regressions of outcomes on experimental
-factors. Text metrics and scorers that produce the numbers these functions take live in
+and their final label, annotator agreement, regressions of outcomes on experimental
+factors, and the posterior over hypotheses that an iterated learner's log-probabilities give
+(its entropy, as in the iterated in-context learning study). Text metrics and scorers that produce the numbers these functions take live in
 simulator.analysis.metrics and simulator.analysis.scorers. Around the statistics: `frames`
 turns an experiment's runs into pandas DataFrames (simulator.actions.analysis loads them, and
 is the notebook API), `report` turns those into the tables of `simulator analyze experiment`,
@@ -25,6 +26,9 @@ _WHERE = {
     "cumulativeness": "cumulative",
     "FinalOutcome": "outcomes", "Outcome": "outcomes", "final_outcome": "outcomes", "outcome": "outcomes",
     "PersuasionRates": "persuasion", "persuasion_rates": "persuasion",
+    "Posterior": "posterior", "biased_mass": "posterior", "hypothesis_entropy": "posterior",
+    "hypothesis_mass": "posterior", "read_posterior": "posterior", "screen_probabilities": "posterior",
+    "status_logprobs": "posterior",
     "Regression": "regression", "Term": "regression", "logistic_regression": "regression",
     "ols_regression": "regression",
     "RoleScore": "roles", "role_scores": "roles",

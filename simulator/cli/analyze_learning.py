@@ -1,4 +1,5 @@
-"""`simulator analyze iterated-learning BATCH_ID [-o DIR]`: the biased share and accuracies per generation."""
+"""`simulator analyze iterated-learning BATCH_ID [-o DIR]`: the biased share, accuracies and, from the
+log-probabilities where the runs have them, the posterior's entropy per generation."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from simulator.store import connect
 
 
 def register(analyses: argparse._SubParsersAction) -> None:
-    p = analyses.add_parser("iterated-learning", help="the biased share and rule accuracy per generation and filter")
+    p = analyses.add_parser("iterated-learning",
+                            help="the biased share, rule accuracy and posterior entropy per generation and filter")
     p.add_argument("batch", help="an iterated-learning batch id")
-    p.add_argument("-o", "--output", type=Path, help="folder for the CSV files and the figure")
+    p.add_argument("-o", "--output", type=Path, help="folder for the CSV files and the figures")
     p.set_defaults(handler=learning_command)
 
 
@@ -34,14 +36,19 @@ async def learning_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
         rows = await load_records(store, batch_id)
     result = analyse(rows, folder)
+    posterior = result.note is None
     table = Table(title=f"Iterated learning, batch {batch_id}")
     for column in ("filter", "generation", "chains", "readable rules", "biased share", "accuracy (truth)",
-                   "accuracy (original examples)", "invalid replies"):
+                   "accuracy (original examples)", "invalid replies",
+                   *(("posteriors", "entropy", "biased mass") if posterior else ())):
         table.add_column(column)
     for s in result.shares:
         table.add_row(shown(s.filter), str(s.generation), str(s.chains), str(s.valid), fraction(s.biased_share),
-                      fraction(s.accuracy_truth), fraction(s.accuracy_examples), str(s.invalid))
+                      fraction(s.accuracy_truth), fraction(s.accuracy_examples), str(s.invalid),
+                      *((str(s.posteriors), fraction(s.entropy), fraction(s.biased_mass)) if posterior else ()))
     console = Console()
     console.print(table)
+    if result.note:
+        console.print(result.note, highlight=False, soft_wrap=True)  # one line, however narrow the terminal
     console.print(f"wrote {len(result.files)} files to {folder}", highlight=False)
     return 0

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from bson import ObjectId
 
 from simulator.core.agents import Agent
+from simulator.core.named import from_pairs, to_pairs
 from simulator.core.run_spec import RunSpec
 
 
@@ -57,7 +58,7 @@ class Prepared:
 
     title: str  # the experiment's name, or the protocol's with its template
     agents: tuple[Agent, ...]
-    prompts: Mapping[str, str]  # participant name -> system prompt
+    prompts: Mapping[str, str]  # participant name -> system prompt; stored as {name, value} pairs (core/named.py)
     starting_message: str = ""
     summarizer_prompt: str = ""
     max_paragraphs: int | None = None
@@ -66,7 +67,7 @@ class Prepared:
     def to_document(self) -> dict[str, Any]:
         return {"experiment_name": self.title,
                 "agents": [{"name": a.name, "role": a.role, "llm": a.llm} for a in self.agents],
-                "prompts": dict(self.prompts), "starting_message": self.starting_message,
+                "prompts": to_pairs(self.prompts), "starting_message": self.starting_message,
                 "summarizer_prompt": self.summarizer_prompt, "max_paragraphs": self.max_paragraphs,
                 "extras": dict(self.extras)}
 
@@ -74,7 +75,7 @@ class Prepared:
     def from_document(cls, doc: Mapping[str, Any]) -> "Prepared":
         return cls(title=doc.get("experiment_name", ""),
                    agents=tuple(Agent(a["name"], a["role"], a.get("llm", 0)) for a in doc["agents"]),
-                   prompts=doc.get("prompts") or {}, starting_message=doc.get("starting_message", ""),
+                   prompts=from_pairs(doc.get("prompts")), starting_message=doc.get("starting_message", ""),
                    summarizer_prompt=doc.get("summarizer_prompt", ""), max_paragraphs=doc.get("max_paragraphs"),
                    extras=doc.get("extras") or {})
 

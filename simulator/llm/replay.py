@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import asdict
+import dataclasses
 from typing import Any, Protocol, Sequence
 
 from simulator.llm.types import ChatMessage, ChatModel, ChatOptions, ModelCallError, Reply
@@ -50,7 +50,7 @@ class RecordingModel:
         key = self._keys.next_key(messages, options)
         reply = await self.inner.chat(messages, options)
         await self.calls.put(key, {"model": self.spec, "scope": self._keys.scope, "messages": list(messages),
-                                   "options": options.as_dict(), "reply": asdict(reply)})
+                                   "options": options.as_dict(), "reply": reply.to_document()})
         return reply
 
 
@@ -68,5 +68,4 @@ class ReplayModel:
         if recorded is None:
             raise ModelCallError(self.spec, self.endpoint, "this request was never recorded, so it cannot be "
                                  "replayed (run it once without --replay)", retryable=False)
-        stored = {k: v for k, v in recorded["reply"].items() if k in Reply.__dataclass_fields__}
-        return Reply(**{**stored, "replayed": True})
+        return dataclasses.replace(Reply.from_document(recorded["reply"]), replayed=True)

@@ -79,6 +79,20 @@ class Reply:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
                 "cost": self.cost}
 
+    def to_document(self) -> dict[str, Any]:
+        """The stored shape (recorded calls): log-probabilities as documents, since FerretDB refuses an array
+        directly inside an array."""
+        doc = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        doc["logprobs"] = None if self.logprobs is None else [t.to_document() for t in self.logprobs]
+        return doc
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> "Reply":
+        values = {k: v for k, v in doc.items() if k in cls.__dataclass_fields__}
+        if values.get("logprobs") is not None:
+            values["logprobs"] = tuple(TokenLogprob.from_document(t) for t in values["logprobs"])
+        return cls(**values)
+
 
 @runtime_checkable
 class ChatModel(Protocol):

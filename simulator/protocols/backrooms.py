@@ -27,6 +27,8 @@ from simulator.core.agents import Agent
 from simulator.core.conversation import Conversation, Prepared
 from simulator.core.experiment import Experiment
 from simulator.core.grid import repeat_values
+from simulator.core.model_aliases import ModelAlias, find_alias
+from simulator.core.named import from_pairs, to_pairs
 from simulator.core.run_spec import RunSpec
 from simulator.core.sweep import Axis, BatchPlan
 from simulator.engine.context import _append
@@ -62,6 +64,23 @@ def identity(model: str) -> tuple[str, str]:
         if name.lower().startswith(prefix):
             return display, company
     return name, model.split("/", 1)[0].capitalize()
+
+
+def _actor(alias: ModelAlias | None) -> dict[str, str] | None:
+    return {"display": alias.display, "company": alias.company} if alias and alias.display else None
+
+
+def participant_names(spec: RunSpec) -> tuple[list[str], list[str]]:
+    """({lmN_actor}, {lmN_company}) of each participant. When every model came as a study alias, its
+    names as the study wrote them: display name and position (Claude 1, Claude 2); otherwise each
+    model's family name, numbered only where two share one."""
+    actors = list(spec.option("actors") or [None] * len(spec.llms))
+    if actors and all(actors):
+        return [f"{a['display']} {i + 1}" for i, a in enumerate(actors)], [a["company"] for a in actors]
+    identities = [(a["display"], a["company"]) if a else identity(l.model) for a, l in zip(actors, spec.llms)]
+    displays = [d for d, _ in identities]
+    names = [f"{d} {displays[:i + 1].count(d)}" if displays.count(d) > 1 else d for i, d in enumerate(displays)]
+    return names, [c for _, c in identities]
 
 
 def parse_template(text: str, source: str) -> list[dict[str, Any]]:
@@ -222,6 +241,8 @@ class Backrooms(Protocol):
     options = (
         Option("template", "the template's name", "text", asked=False),
         Option("script", "the template's participants (filled in from the file)", "data", asked=False),
+        Option("actors", "each participant's study display name and company, when its model came as a study "
+                         "alias (opus)", "data", asked=False),
     )
     catalogue_flag = "--list-templates"
 
@@ -233,7 +254,10 @@ class Backrooms(Protocol):
         return lines
 
     def plan(self, values: Mapping[str, Any], common: Common, experiment: Experiment | None = None) -> BatchPlan:
-        rooms = [room_llms(room, values) for room in (values.get("lm") or [])]
+        given = values.get("lm") or []
+        rooms = [room_llms(room, values, common.aliases) for room in given]
+        # a study alias (opus) brings the study's display name and company for its placeholders
+        actors = [[_actor(find_alias(word, common.aliases)) for word in room] for room in given]
         if not rooms:
             raise ValidationError("--lm is required (one model spec per template participant)")
         if values.get("templates") and values.get("template_file"):
@@ -243,7 +267,8 @@ class Backrooms(Protocol):
         turns = self.inputs[3].check(values.get("max_turns"))
 
         def with_room(spec: RunSpec, index: int) -> RunSpec:
-            return dataclasses.replace(spec, llms=rooms[index], n_messages=turns * len(rooms[index]))
+            return dataclasses.replace(spec.with_options(actors=actors[index]), llms=rooms[index],
+                                       n_messages=turns * len(rooms[index]))
 
         def with_template(spec: RunSpec, index: int) -> RunSpec:
             name, script = templates[index]
@@ -274,10 +299,7 @@ class Backrooms(Protocol):
         return spec
 
     def prepare(self, spec: RunSpec, experiment: Experiment | None, rng: random.Random) -> Prepared:
-        identities = [identity(l.model) for l in spec.llms]
-        displays = [d for d, _ in identities]
-        names = [f"{d} {displays[:i + 1].count(d)}" if displays.count(d) > 1 else d for i, d in enumerate(displays)]
-        companies = [c for _, c in identities]
+        names, companies = participant_names(spec)
         template = spec.option("template")
         agents = tuple(Agent(name, "participant", i) for i, name in enumerate(names))
         prompts, contexts = {}, {}
@@ -286,13 +308,15 @@ class Backrooms(Protocol):
             prompts[agent.name] = fill(part["system_prompt"], names, companies, where)
             contexts[agent.name] = [{"role": m["role"], "content": fill(m["content"], names, companies, where)}
                                     for m in part["context"]]
+        # participants are named after their models, so these maps are stored as pairs (core/named.py)
         return Prepared(title=f"Backrooms: {template}", agents=agents, prompts=prompts,
-                        extras={"contexts": contexts, "companies": dict(zip(names, companies))})
+                        extras={"contexts": to_pairs(contexts), "companies": to_pairs(dict(zip(names, companies)))})
 
     def engine(self, conversation: Conversation, models: Sequence[ChatModel],
                chooser: ManualChooser | None = None) -> EngineParts:
         prepared = conversation.prepared
-        return EngineParts(selector=RoundRobin(), view=BackroomsView(prepared.prompts, prepared.extras["contexts"]),
+        view = BackroomsView(prepared.prompts, from_pairs(prepared.extras["contexts"]))
+        return EngineParts(selector=RoundRobin(), view=view,
                            stop=MessageBudget(conversation.spec.n_messages) | Keyword(STOP), cleaner=Verbatim(),
                            rounds=True)
 

@@ -146,8 +146,9 @@ def room_llms(models: Sequence[str], values: Mapping[str, Any],
         if alias is None:
             settings.append(LLMSetting(model=str(parse_spec(model)), temperature=temperature, max_tokens=max_tokens))
         else:
-            settings.append(LLMSetting(model=alias.spec, temperature=alias.temperature if temperature is None
-                                       else temperature, max_tokens=max_tokens or alias.max_tokens or None))
+            given = values.get("temperature") is not None
+            settings.append(LLMSetting(model=alias.spec, temperature=temperature if given else alias.temperature,
+                                       max_tokens=max_tokens or alias.max_tokens or None))
     return tuple(settings)
 
 

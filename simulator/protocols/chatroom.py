@@ -123,7 +123,7 @@ class Chatroom(Protocol):
     )
 
     def plan(self, values: Mapping[str, Any], common: Common, experiment: Experiment | None = None) -> BatchPlan:
-        rooms = [room_llms(room, values) for room in (values.get("models") or [])]
+        rooms = [room_llms(room, values, common.aliases) for room in (values.get("models") or [])]
         if not rooms:
             raise ValidationError("--models is required (one model spec per participant)")
         base = RunSpec(protocol=self.name, llms=rooms[0],

@@ -13,6 +13,8 @@ writes M new examples from the rule, the next generation's data. Replies follow 
 (structured output where the server supports it) and are still parsed defensively: an
 invalid reply is counted, never a crash (a generation whose examples are unusable passes
 the data it was given on). Everything a view needs is in the stored turns, so resume works.
+The rule turns ask for the top log-probabilities (the study's five), from which the analysis
+reads the model's posterior over the 243 hypotheses when the server gives them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ INPUTS = tuple(frozenset(c) for n in range(1, len(OBJECTS) + 1) for c in itertoo
 DEFAULT_TRUTH = {"A": "on", "B": "off", "C": "und", "D": "off", "screen": "on"}
 BIASES = {"none": "", "screen_off": "Most people who have studied such boxes believe that screens leave the light off."}
 FILTERS = ("none", "self", "mismatch")
+# top log-probabilities asked for at the rule turns: the study's top_logprobs=5 (OpenAI allows at most 20); the
+# posterior over hypotheses is read from them (simulator.analysis.posterior)
+TOP_LOGPROBS = 5
 Hypothesis = Mapping[str, str]
 Example = tuple[frozenset, str]
 
@@ -232,7 +237,7 @@ class IteratedLearning(Protocol):
     )
 
     def plan(self, values: Mapping[str, Any], common: Common, experiment: Experiment | None = None) -> BatchPlan:
-        llms = room_llms([self.inputs[0].check(values.get("llm"))], values)
+        llms = room_llms([self.inputs[0].check(values.get("llm"))], values, common.aliases)
         filters = list(dict.fromkeys(values.get("filters") or ["none"]))
         per_generation = {f: 2 if f == "none" else 3 for f in filters}
         generations_ = self.inputs[1].check(values.get("generations"))
@@ -278,8 +283,9 @@ class IteratedLearning(Protocol):
                             spec.option("filter"))
         schemas = {"infer": HYPOTHESIS_SCHEMA, "check": HYPOTHESIS_SCHEMA, "produce": examples_schema(
             spec.option("examples"))}
+        rule_turns = {role: TOP_LOGPROBS for role in self.roles(spec) if role in ("infer", "check")}
         return EngineParts(selector=RoundRobin(), view=view, stop=MessageBudget(spec.n_messages), cleaner=Verbatim(),
-                           rounds=True, schemas=schemas)
+                           rounds=True, schemas=schemas, logprobs=rule_turns)
 
     def estimated_calls(self, spec: RunSpec) -> int:
         return spec.n_messages

@@ -123,7 +123,7 @@ class Telephone(Protocol):
         instruction = self.option("instruction").check(values.get("instruction"))
         prompts = instructions()[instruction]
         temperatures = values.get("temperatures") or [TEMPERATURE.default]
-        llms = [room_llms([self.inputs[0].check(values.get("llm"))], {**values, "temperature": t})
+        llms = [room_llms([self.inputs[0].check(values.get("llm"))], {**values, "temperature": t}, common.aliases)
                 for t in temperatures]
         base = RunSpec(protocol=self.name, llms=llms[0], n_messages=self.inputs[3].check(values.get("generations")),
                        seed=common.seed, stops=common.stops,
