@@ -27,11 +27,15 @@ class Filters:
     creator: str | None = None
     favourite: bool | None = None
     model: str | None = None
+    protocol: str | None = None
+    status: str | None = None  # as the list shows it: a running row whose lease lapsed is `stalled`
 
     def describe(self) -> str:
         parts = [f"by {self.creator}" if self.creator else "",
                  "favourites" if self.favourite else "",
-                 f"model {self.model}" if self.model else ""]
+                 f"model {self.model}" if self.model else "",
+                 f"protocol {self.protocol}" if self.protocol else "",
+                 f"status {self.status}" if self.status else ""]
         return ", ".join(p for p in parts if p) or "all"
 
 
@@ -44,8 +48,10 @@ async def list_conversations(store: Store, filters: Filters = Filters(), *, expe
     collection (17.5 s for a list with 10^5 messages stored: benchmarks/web_render.py). A run that
     ended recorded how many messages it stored, a run never started has none, and only the rest
     are counted, each by equality on its id, which an index serves."""
+    stored_status = "running" if filters.status == "stalled" else filters.status
     rows = await store.conversations.rows(creator=filters.creator, favourite=filters.favourite, model=filters.model,
-                                          experiment_id=experiment_id, limit=limit)
+                                          experiment_id=experiment_id, limit=limit, protocol=filters.protocol,
+                                          status=stored_status)
     recorded = await store.conversations.recorded_counts([r.id for r in rows if r.status in ENDED])
     running = [r.id for r in rows if r.status == Status.RUNNING.value]
     leases = await store.leases.latest_for(running) if running else {}
@@ -59,7 +65,7 @@ async def list_conversations(store: Store, filters: Filters = Filters(), *, expe
             messages = await store.messages.count(row.id)
         stalled = row.status == Status.RUNNING.value and not is_live(leases.get(row.id))
         counted.append(dataclasses.replace(row, messages=messages, status="stalled" if stalled else row.status))
-    return counted
+    return [row for row in counted if filters.status is None or row.status == filters.status]
 
 
 async def conversation_counts(store: Store, experiment_ids: list[ObjectId]) -> dict[ObjectId, int]:

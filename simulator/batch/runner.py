@@ -48,6 +48,28 @@ class BatchTokenBudget(StopCondition):
         return None
 
 
+class StopRequest(StopCondition):
+    """`batch stop` as the runners see it: a flag on the batch document, read every STOP_POLL seconds, so
+    every runner (local processes, Ray actors, other machines) stops its cells resumably."""
+
+    def __init__(self) -> None:
+        self.by: str | None = None
+
+    def check(self, state: ConversationState) -> Stop | None:
+        return Stop(f"stopped by {self.by} (batch stop)", resumable=True) if self.by else None
+
+    async def watch(self, store: Store, batch_id: ObjectId) -> None:
+        while True:
+            try:
+                self.by = await store.batches.stop_requested(batch_id)
+            except SimulatorError as exc:  # a missed look only delays the stop
+                log.warning("batch %s: could not read its stop request: %s", batch_id, exc.one_line())
+            await asyncio.sleep(STOP_POLL)
+
+
+STOP_POLL = 1.0
+
+
 @dataclass
 class BatchProgress:
     """Live counters for the display; also the batch's observer of every turn."""
@@ -125,6 +147,17 @@ def derive_status(statuses: list[str], held: int = 0) -> str:
     return "failed"
 
 
+def batch_state(batch: Batch, statuses: list[str]) -> str:
+    """The one reading of a batch's state, for the CLI, the menus and the explorer alike: from its cells
+    as stored (a cell whose conversation was deleted is left out; all deleted reads `deleted`), and
+    `stopping` while a `batch stop` stands over cells still running."""
+    present = [s for s in statuses if s != "missing"]
+    if not present:
+        return "deleted" if statuses else "completed"
+    state = derive_status(present)
+    return "stopping" if batch.stop_requested and state == "running" else state
+
+
 async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_settings: ModelSettings, *,
                     concurrency: int = DEFAULT_CONCURRENCY, token_budget: int | None = None,
                     progress: BatchProgress | None = None,
@@ -154,6 +187,11 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
     progress.remaining_messages = sum(c.spec.n_messages for c in unfinished) - sum(stored)
     budget = token_budget if token_budget is not None else batch.token_budget
     stop = BatchTokenBudget(budget, progress) if budget else None
+    request = StopRequest()
+    request.by = batch.stop_requested
+    stops = request if stop is None else stop | request
+    if request.by:
+        return await _conclude(store, batch_id, progress, stop, budget, f"stopped by {request.by}")
     await store.batches.set_status(batch_id, "running")
     queue: asyncio.Queue[ObjectId] = asyncio.Queue()
     for cid in todo:
@@ -169,7 +207,7 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
             return None, False  # a sibling of this run tried it
         try:
             outcome = await conversations.run(store, settings, cid, model_settings, observer=progress,
-                                              model=model_for(cid) if model_for else None, extra_stop=stop,
+                                              model=model_for(cid) if model_for else None, extra_stop=stops,
                                               owner=owner, run_id=run_id)
             if outcome.model_down:
                 down.append(outcome.reason)
@@ -200,7 +238,7 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
 
     async def worker() -> None:
         while True:
-            if (stop is not None and stop.exhausted()) or len(down) >= PAUSE_AFTER:
+            if (stop is not None and stop.exhausted()) or len(down) >= PAUSE_AFTER or request.by:
                 return
             if queue.empty():
                 if not held:
@@ -216,21 +254,26 @@ async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_
             finally:
                 progress.cell_finished(status, elsewhere)
 
+    watcher = asyncio.create_task(request.watch(store, batch_id))
     try:
         await asyncio.gather(*(worker() for _ in range(min(concurrency, max(1, len(todo))))))
     except (asyncio.CancelledError, KeyboardInterrupt):
         await asyncio.shield(store.batches.set_status(batch_id, "stopped", "interrupted"))
         raise
+    finally:
+        watcher.cancel()
     paused = f"paused: {len(down)} cells in a row failed because the model server did not answer ({down[-1]})" \
         if len(down) >= PAUSE_AFTER else None
-    return await _conclude(store, batch_id, progress, stop, budget, paused)
+    return await _conclude(store, batch_id, progress, stop, budget,
+                           f"stopped by {request.by}" if request.by else paused)
 
 
 async def _conclude(store: Store, batch_id: ObjectId, progress: "BatchProgress", stop, budget,
                     paused: str | None = None) -> BatchOutcome:
     """The batch's outcome from its cells as stored, whichever runner finished them."""
     statuses = [c.status.value for c in await store.conversations.in_batch(batch_id)]
-    status = "stopped" if paused else derive_status(statuses)
+    status = derive_status(statuses)
+    status = "stopped" if paused and status != "completed" else status
     note = paused or (f"token budget of {budget} reached" if stop is not None and stop.exhausted() else None)
     await store.batches.set_status(batch_id, status, note)
     count = statuses.count

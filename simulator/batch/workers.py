@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -123,12 +124,30 @@ async def _heartbeat(store: Store, record: WorkerRecord, progress: ReportingProg
 
 
 def process_main(job: WorkerJob) -> None:
-    """A local worker process: its own event loop; Ctrl-C stops its runs, which stay resumable."""
+    """A local worker process: its own event loop; Ctrl-C stops its runs, which stay resumable, and so does
+    the death of the process that launched it (kill -9 of `simulator batch` must not leave a sweep running)."""
     setup_logging(job.settings.secrets())
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True,
+                     name="launcher-watch").start()
     try:
         aio.run(work(job))
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+ORPHAN_POLL = 1.0  # seconds between looks at the launcher
+ORPHAN_GRACE = 8.0  # seconds the worker has to stop its runs before it exits regardless
+
+
+def _stop_when_orphaned(launcher: int) -> None:
+    """Once the launcher is gone (this process was re-parented), interrupt this worker as Ctrl-C would:
+    its conversations are marked stopped and stay resumable; exit regardless after ORPHAN_GRACE."""
+    while os.getppid() == launcher:
+        time.sleep(ORPHAN_POLL)
+    log.warning("the process that launched this worker (pid %d) is gone; stopping its runs", launcher)
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(ORPHAN_GRACE)
+    os._exit(130)
 
 
 class LocalWorkers:

@@ -16,7 +16,7 @@ from simulator.errors import ConfigError, ModelError
 from simulator.llm import providers
 from simulator.llm.factory import CallMode, ModelSettings, build_chat_model
 from simulator.llm.retry import RetryPolicy
-from simulator.llm.types import ChatOptions, Reply
+from simulator.llm.types import ChatOptions, ModelCallError, Reply
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -64,7 +64,7 @@ async def _models(provider: providers.Provider, endpoint: providers.Endpoint) ->
     try:
         names = await provider.list_models(endpoint)
     except ModelError as exc:
-        return f"(not reachable: {exc.cause if hasattr(exc, 'cause') else exc.message})"
+        return f"(not reachable: {exc.cause if isinstance(exc, ModelCallError) else exc.message})"
     return ", ".join(f"{endpoint.name}/{name}" for name in names) if names else "(lists none)"
 
 

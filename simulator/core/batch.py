@@ -30,6 +30,7 @@ class Batch:
     experiment_id: ObjectId | None = None
     note: str | None = None
     created_at: datetime | None = None
+    stop_requested: str | None = None  # who asked for it to stop (`batch stop`); runners stop their cells
 
     @property
     def token_budget(self) -> int | None:
@@ -47,4 +48,4 @@ class Batch:
         return cls(id=doc["_id"], protocol=doc.get("protocol") or "roles", title=doc.get("experiment_name", ""),
                    creator=doc.get("creator", ""), status=doc.get("status", "?"), cells=cells,
                    grid=doc.get("grid") or {}, experiment_id=doc.get("experiment_id"), note=doc.get("note"),
-                   created_at=doc.get("created_at"))
+                   created_at=doc.get("created_at"), stop_requested=doc.get("stop_requested"))

@@ -30,8 +30,25 @@ class BatchRepository(Repository):
         await self.collection.update_one({"_id": batch_id}, {"$set": {"status": status, "note": note,
                                                                       "updated_at": datetime.now(timezone.utc)}})
 
-    async def list(self, *, experiment_id: ObjectId | None = None, limit: int = 0) -> list[Batch]:
-        """Batches newest first, of one experiment if named."""
-        query = {} if experiment_id is None else {"experiment_id": experiment_id}
+    @retry_transient
+    async def request_stop(self, batch_id: ObjectId, user: str | None) -> None:
+        """Ask every runner of the batch, wherever it runs, to stop its cells (None: clear the request)."""
+        await self.collection.update_one({"_id": batch_id}, {"$set": {"stop_requested": user,
+                                                                      "updated_at": datetime.now(timezone.utc)}})
+
+    async def stop_requested(self, batch_id: ObjectId) -> str | None:
+        doc = await self.collection.find_one({"_id": batch_id}, {"stop_requested": 1})
+        return (doc or {}).get("stop_requested")
+
+    async def list(self, *, experiment_id: ObjectId | None = None, limit: int = 0, creator: str | None = None,
+                   protocol: str | None = None) -> list[Batch]:
+        """Batches newest first; every filter given must match (role experiments' batches may lack `protocol`)."""
+        query: dict[str, Any] = {}
+        if experiment_id is not None:
+            query["experiment_id"] = experiment_id
+        if creator:
+            query["creator"] = creator
+        if protocol:
+            query["protocol"] = {"$in": [protocol, None]} if protocol == "roles" else protocol
         docs = await self.collection.find(query).sort("created_at", -1).limit(limit).to_list()
         return [Batch.from_document(d) for d in docs]
