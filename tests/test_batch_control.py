@@ -76,9 +76,10 @@ async def test_batch_stop_reaches_the_workers_then_resume_finishes(store, cli_en
 
 
 async def test_lists_and_a_grid_read_whole_through_a_pipe_at_80_columns(store, cli_env):
-    process = start_batch(cli_env, "--workers", "1", cells=3, messages=4)
+    process = start_batch(cli_env, "--workers", "2", cells=3, messages=4)
     batch_id = await batch_of(process)
-    process.communicate(timeout=120)
+    out, _ = process.communicate(timeout=120)
+    assert f"tokens\nbatch {batch_id} completed" in out  # the progress line ends before the report
     env = {**cli_env, "COLUMNS": "80"}
     for args in (("batch", "status", str(batch_id)), ("batch", "list"), ("list", "--experiment", "Small prison"),
                  ("list", "--protocol", "roles", "--status", "completed")):
