@@ -12,6 +12,7 @@ import pytest
 from scripted import ScriptedModel
 from simulator.actions import conversations as conv
 from simulator.actions.learning_analysis import analyse, load_records
+from simulator.actions.run_target import find_runs
 from simulator.analysis.iterated_learning import records, shares
 from simulator.batch.plan import create_batch
 from simulator.llm.factory import ModelSettings
@@ -173,7 +174,7 @@ async def test_the_posterior_entropy_is_read_from_stored_log_probabilities(store
     assert stored[0].logprobs[4] == {"token": "on", "logprob": LN3, "top": [{"token": s, "logprob": LN3}
                                                                              for s in STATES]}
 
-    result = analyse(await load_records(store, batch), tmp_path)
+    result = analyse(await load_records(store, await chains_of(store, batch)), tmp_path)
     assert result.note is None and [f.name for f in result.files] == [
         "generations.csv", "shares.csv", "biased_share.png", "entropy.png"]
     first, second = read_csv(tmp_path / "shares.csv")
@@ -206,9 +207,13 @@ async def test_the_posterior_entropy_is_read_from_stored_log_probabilities(store
     assert chains[1]["logprobs_screen"] == f"on={math.log(0.5)!r},off={math.log(0.5)!r}"
 
 
+async def chains_of(store, batch):
+    return (await find_runs(store, str(batch), "iterated_learning", "iterated-learning")).conversations
+
+
 async def test_chains_without_log_probabilities_get_a_one_line_note(store, settings, cli_env, tmp_path):
     batch = await learning_batch(store, settings, ScriptedModel(scripted_learner), filters=["self"])
-    result = analyse(await load_records(store, batch), tmp_path / "direct")
+    result = analyse(await load_records(store, await chains_of(store, batch)), tmp_path / "direct")
     note = ("no log-probabilities recorded: the runs' server (ollama/sim-tiny) did not give them; "
             "entropy columns left out")
     assert result.note == note
@@ -221,6 +226,20 @@ async def test_chains_without_log_probabilities_get_a_one_line_note(store, setti
                             str(tmp_path / "cli")], env=cli_env, capture_output=True, text=True, timeout=300)
     assert shown.returncode == 0, shown.stderr
     assert note in shown.stdout.splitlines() and "wrote 3 files" in shown.stdout
+    assert f"analysed batch {batch}: 1 run" in shown.stdout
+
+
+async def test_one_chain_without_a_batch_is_analysed_by_its_conversation_id(store, settings, cli_env, tmp_path):
+    batch = await learning_batch(store, settings, ScriptedModel(scripted_learner), filters=["none"])
+    (chain,) = await store.conversations.find(batch_id=batch)
+    shown = subprocess.run([sys.executable, "-m", "simulator", "analyze", "iterated-learning", str(chain.id), "-o",
+                            str(tmp_path / "one")], env=cli_env, capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    assert f"analysed conversation {chain.id}: 1 run" in shown.stdout
+    assert (tmp_path / "one" / "shares.csv").read_text().count("\n") > 1
+    wrong = subprocess.run([sys.executable, "-m", "simulator", "analyze", "iterated-learning", "0" * 24],
+                           env=cli_env, capture_output=True, text=True, timeout=300)
+    assert wrong.returncode != 0 and "is no batch, conversation or experiment" in wrong.stderr
 
 
 @pytest.mark.real_model
@@ -231,7 +250,7 @@ async def test_three_generations_on_smollm2_complete_with_invalid_outputs_counte
                          env=cli_env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr
     batch = run.stdout.split()[1].rstrip(":")
-    rows = await load_records(store, conv.conversation_id(batch))
+    rows = await load_records(store, await chains_of(store, batch))
     assert sorted((r.filter, r.generation) for r in rows) == [(f, g) for f in ("none", "self") for g in (1, 2, 3)]
     assert all(r.invalid >= 0 for r in rows)
     analysed = subprocess.run([sys.executable, "-m", "simulator", "analyze", "iterated-learning", batch, "-o",

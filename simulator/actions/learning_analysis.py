@@ -34,15 +34,14 @@ from simulator.actions.conversations import as_turn  # noqa: E402
 from simulator.analysis.iterated_learning import (GenerationRecord, Share, records, shares,  # noqa: E402
                                                   turn_posteriors)
 from simulator.analysis.posterior import Posterior  # noqa: E402
+from simulator.core.conversation import Conversation  # noqa: E402
 from simulator.errors import ValidationError  # noqa: E402
 from simulator.protocols.iterated_learning import OBJECTS, STATES, generations, original_examples  # noqa: E402
 from simulator.store import Store  # noqa: E402
 
 
-async def load_records(store: Store, batch_id: ObjectId) -> list[GenerationRecord]:
-    found = await store.conversations.find(batch_id=batch_id, protocol="iterated_learning")
-    if not found:
-        raise ValidationError(f"batch {batch_id} has no iterated-learning chains")
+async def load_records(store: Store, found: list[Conversation]) -> list[GenerationRecord]:
+    """Every generation of these chains (from simulator.actions.run_target.find_runs)."""
     rows = []
     for conversation in found:
         messages = await store.messages.list(conversation.id)

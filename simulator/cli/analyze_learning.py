@@ -1,4 +1,4 @@
-"""`simulator analyze iterated-learning BATCH_ID [-o DIR]`: the biased share, accuracies and, from the
+"""`simulator analyze iterated-learning BATCH|CONVERSATION|EXPERIMENT [-o DIR]`: the biased share, accuracies and, from the
 log-probabilities where the runs have them, the posterior's entropy per generation."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from simulator.cli.analyze_telephone import writable_folder
-from simulator.cli.batch_commands import batch_id_of
+from simulator.actions.run_target import find_runs
 from simulator.config import Settings
 from simulator.cli.render import shown
 from simulator.store import connect
@@ -19,7 +19,7 @@ from simulator.store import connect
 def register(analyses: argparse._SubParsersAction) -> None:
     p = analyses.add_parser("iterated-learning",
                             help="the biased share, rule accuracy and posterior entropy per generation and filter")
-    p.add_argument("batch", help="an iterated-learning batch id")
+    p.add_argument("target", help="a batch id, a conversation id (one chain) or an experiment (id or name)")
     p.add_argument("-o", "--output", type=Path, help="folder for the CSV files and the figures")
     p.set_defaults(handler=learning_command)
 
@@ -31,13 +31,14 @@ def fraction(value: float | None) -> str:
 async def learning_command(args, settings: Settings) -> int:
     from simulator.actions.learning_analysis import analyse, load_records  # matplotlib: only when analysing
 
-    batch_id = batch_id_of(args.batch)
-    folder = writable_folder(args.output or Path("analysis") / f"iterated-learning-{batch_id}")
     async with await connect(settings) as store:
-        rows = await load_records(store, batch_id)
+        target = await find_runs(store, args.target, "iterated_learning", "iterated-learning")
+        rows = await load_records(store, target.conversations)
+    folder = writable_folder(args.output or Path("analysis") / f"iterated-learning-{target.id}")
     result = analyse(rows, folder)
     posterior = result.note is None
-    table = Table(title=f"Iterated learning, batch {batch_id}")
+    Console().print(f"analysed {target.describe()}", highlight=False)
+    table = Table(title=f"Iterated learning, {target.kind} {target.id}")
     for column in ("filter", "generation", "chains", "readable rules", "biased share", "accuracy (truth)",
                    "accuracy (original examples)", "invalid replies",
                    *(("posteriors", "entropy", "biased mass") if posterior else ())):

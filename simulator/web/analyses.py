@@ -154,7 +154,8 @@ class Analyses:
 
     async def learning(self, store: Store, batch_id: ObjectId, fresh: bool = False) -> AnalysisResult:
         async def make(key: str, folder: Path) -> AnalysisResult:
-            rows = await learning_analysis.load_records(store, batch_id)
+            rows = await learning_analysis.load_records(store, await store.conversations.find(
+                batch_id=batch_id, protocol="iterated_learning"))
             done = await asyncio.to_thread(learning_analysis.analyse, rows, folder)
             return files_result(key, "iterated learning", done.files)
 
