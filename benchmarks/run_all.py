@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["overhead.py", "concurrency.py", "long_conversation.py", "memory.py", "store_scale.py",
            "query_plans.py", "write_concurrency.py", "workers_sweep.py", "web_render.py", "model_speed.py",
-           "real_model_overhead.py"]
+           "real_model_overhead.py", "imports.py"]
 
 
 def main() -> int:

@@ -16,6 +16,7 @@ ports in a temporary folder.
     python scripts/services.py status [--state DIR]
     python scripts/services.py down [--state DIR]
     python scripts/services.py add-user NAME [--state DIR]   # a login on the running store; password on stdin
+    python scripts/services.py ray up|status|down [--nodes 2] [--ray-port 6379]   # scripts/ray_cluster.py
 
 A researcher connects as that login with
 MONGODB_URI=mongodb://NAME:PASSWORD@127.0.0.1:27017/?authMechanism=PLAIN and is then known by
@@ -40,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import postgres_cluster
+import ray_cluster
 from processes import Service, ServiceError, free_port, port_open, say
 
 __all__ = ["Service", "ServiceError", "free_port", "port_open", "build_all", "start_ferretdb", "start_ollama"]
@@ -333,8 +335,8 @@ def status(state: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["build", "up", "down", "status", "add-user"])
-    parser.add_argument("name", nargs="?", help="the login to add (add-user)")
+    parser.add_argument("action", choices=["build", "up", "down", "status", "add-user", "ray"])
+    parser.add_argument("name", nargs="?", help="the login to add (add-user); up, status or down (ray)")
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="data and pid folder (default .data/)")
     parser.add_argument("--mongo-port", type=int, default=int(os.environ.get("SIM_MONGO_PORT", DEFAULT_MONGO_PORT)))
     parser.add_argument("--ollama-port", type=int,
@@ -343,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
                         default=int(os.environ.get("SIM_LLAMACPP_PORT", DEFAULT_LLAMACPP_PORT)))
     parser.add_argument("--backend", choices=BACKENDS, default=default_backend(),
                         help="FerretDB's backend (default postgresql; SIM_FERRETDB_BACKEND)")
+    parser.add_argument("--nodes", type=int, default=2, help="ray up: nodes on this machine (default 2)")
+    parser.add_argument("--ray-port", type=int, default=ray_cluster.DEFAULT_PORT, help="ray up: the head's port")
     args = parser.parse_args(argv)
     state = args.state.resolve()
     try:
@@ -357,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             down(state)
         elif args.action == "add-user":
             add_user(state, args.name)
+        elif args.action == "ray":
+            return ray_cluster.main(state, args.name, args.nodes, args.ray_port)
         else:
             return status(state)
     except ServiceError as exc:

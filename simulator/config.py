@@ -16,6 +16,7 @@ from urllib.parse import quote_plus, urlsplit
 
 from dotenv import dotenv_values
 
+from simulator.core.parsing import parse_server_url, parse_whole
 from simulator.core.safe_text import NAME_UNSAFE
 from simulator.errors import ConfigError
 
@@ -47,6 +48,7 @@ class Settings:
     provider_values: Mapping[str, str] = field(default_factory=dict, repr=False)
     extra_endpoints: tuple["Endpoint", ...] = ()  # declared in SIM_ENDPOINTS
     model_aliases: Mapping[str, str] = field(default_factory=dict)  # short name -> spec (SIM_MODEL_ALIASES)
+    max_reply_chars: int = 200_000  # a model reply is cut beyond this (SIM_MAX_REPLY_CHARS; simulator/llm/bounds.py)
 
     def secrets(self) -> list[str]:
         """Values that must never reach output, logs or the database: every endpoint's key and the
@@ -97,7 +99,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
     timeout = _whole(values.get("DB_TIMEOUT_MS", "5000"), "DB_TIMEOUT_MS", 1, 600_000, "milliseconds")
     writes = values.get("DB_WRITE_CONCURRENCY", "").strip()
     return Settings(
-        mongodb_uri=build_mongodb_uri(values),
+        mongodb_uri=mongodb_uri(build_mongodb_uri(values)),
         db_name=database_name(values.get("DB_NAME", "").strip() or DEFAULT_DB_NAME),
         ollama_host=server_url(values.get("OLLAMA_HOST", "").strip() or DEFAULT_OLLAMA_HOST, "OLLAMA_HOST"),
         openai_api_key=values.get("OPENAI_API_KEY") or None,
@@ -111,7 +113,17 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         provider_values=provider_values(values),
         extra_endpoints=parse_endpoints(values.get("SIM_ENDPOINTS", ""), values),
         model_aliases=parse_aliases(values.get("SIM_MODEL_ALIASES", "")),
+        max_reply_chars=max_reply_chars(values),
     )
+
+
+def max_reply_chars(values: Mapping[str, str]) -> int:
+    """SIM_MAX_REPLY_CHARS: the longest model reply kept, in characters."""
+    from simulator.llm.bounds import DEFAULT_MAX_REPLY_CHARS, MAX_REPLY_CHARS_RANGE
+
+    text = (values.get("SIM_MAX_REPLY_CHARS") or "").strip()
+    return _whole(text, "SIM_MAX_REPLY_CHARS", *MAX_REPLY_CHARS_RANGE, "characters") if text \
+        else DEFAULT_MAX_REPLY_CHARS
 
 
 def llamacpp_url(values: Mapping[str, str]) -> str:
@@ -183,10 +195,11 @@ def parse_aliases(text: str) -> dict[str, str]:
 
 
 def _whole(text: str, name: str, low: int, high: int, unit: str) -> int:
-    text = text.strip()
-    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
-        raise ConfigError(f"{name} must be a whole number of {unit} from {low} to {high}, got {text!r}")
-    return int(text)
+    try:
+        return parse_whole(text, low, high)
+    except ValueError:
+        shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:40] + "..."
+        raise ConfigError(f"{name} must be a whole number of {unit} from {low} to {high}, got {shown!r}") from None
 
 
 _DATABASE_NAME = re.compile(r'[^/\\. "$*<>:|?\x00-\x1f\x7f]{1,63}')
@@ -200,19 +213,53 @@ def database_name(name: str) -> str:
 
 
 def server_url(text: str, name: str) -> str:
-    """An http(s) URL with a host and, if any, a port in range (a bare host:port gets http://)."""
-    url = text if "://" in text else f"http://{text}"
+    """An http(s) URL with a valid host and, if any, a port from 1 to 65535 (a bare host:port gets http://)."""
     try:
-        parts = urlsplit(url)
-        port = parts.port  # raises ValueError when out of range or not a number
-    except ValueError:
-        parts, port = None, None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or \
-            NAME_UNSAFE.search(url) or any(c.isspace() for c in url):
-        raise ConfigError(f"{name} {describe_url(text)!r} is not a usable server URL",
-                          "e.g. http://127.0.0.1:11434")
-    del port
-    return url
+        return parse_server_url(text)
+    except ValueError as exc:
+        raise ConfigError(f"{name} {describe_url(text)!r} is not a usable server URL: {exc}",
+                          "e.g. http://127.0.0.1:11434") from None
+
+
+def mongodb_uri(uri: str) -> str:
+    """The URI as pymongo will read it, checked now: a malformed host, an unknown option or value
+    (authMechanism=BOGUS, tls=maybe) is one line naming the setting, not a driver warning followed by
+    a misleading "refused the credentials". A mongodb+srv:// URI is checked without its DNS lookup."""
+    import warnings
+
+    from pymongo.errors import PyMongoError
+    from pymongo.uri_parser import parse_uri
+
+    scheme, sep, rest = uri.partition("://")
+    checked = f"mongodb://{rest}" if scheme == "mongodb+srv" else uri
+    hosts = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    try:
+        if not sep or not hosts.isascii() or any(not PORT_DIGITS.fullmatch(port) for port in _ports(hosts)):
+            raise ValueError("the host list must be HOST[:PORT] in ASCII, ports of digits 0-9")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            parse_uri(checked, validate=True, warn=False)
+    except (ValueError, PyMongoError, Warning) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        password = rest.split("/", 1)[0].rpartition("@")[0].partition(":")[2]
+        if password:
+            reason = reason.replace(password, "***")
+        raise ConfigError(f"MONGODB_URI for {describe_hosts(uri)} is not usable: {reason}",
+                          "check MONGODB_URI or DB_CLUSTER_URL") from None
+    return uri
+
+
+PORT_DIGITS = re.compile(r"[0-9]{1,5}")
+
+
+def _ports(hosts: str) -> list[str]:
+    """The port of every HOST:PORT in a URI's host list ([IPv6]:PORT included)."""
+    found = []
+    for host in filter(None, hosts.split(",")):
+        tail = host.rsplit("]", 1)[-1] if host.startswith("[") else host
+        if ":" in tail:
+            found.append(tail.rsplit(":", 1)[-1])
+    return found
 
 
 def user_name(values: Mapping[str, str]) -> str:

@@ -68,6 +68,9 @@ class FaultServer:
                 if self.path.startswith("/api/tags"):
                     self._send(200, json.dumps({"models": [{"name": "faulty:latest", "model": "faulty:latest",
                                                             "digest": "sha256:abc", "size": 1}]}).encode())
+                elif self.path.startswith("/v1/models"):  # the OpenAI model list preflight asks for
+                    self._send(200, json.dumps({"object": "list", "data": [
+                        {"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "faulty"}]}).encode())
                 else:
                     self._send(404, b'{"error": "not found"}')
 

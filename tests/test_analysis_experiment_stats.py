@@ -187,3 +187,13 @@ def test_report_ols_of_the_toxic_share_recovers_hand_computed_coefficients(exper
     assert "left out variant.goal: one level among these runs" in table.notes  # said once for every role
     logistic = experiment_report(data).table("logistic_success")  # one Yes, one No: too few runs to fit
     assert logistic.frame.empty and any(n.startswith("not estimable") for n in logistic.notes)
+
+
+def test_report_alpha_per_rubric_question_over_every_annotator(experiment):
+    _, data = experiment
+    table = experiment_report(data).table("alpha").frame.set_index("question")
+    # goal on a (Yes, Yes) and b (No, NotTried): o = {Yes-Yes: 2, No-NotTried: 2}, n_c = 2, 1, 1, n = 4;
+    # D_o = 2/4, D_e = (2*1 + 2*1 + 1*1) * 2 / (4*3) = 10/12, alpha = 1 - 0.5 / (10/12) = 0.4
+    assert table.loc["goal_achieved", ["level", "annotators", "units"]].tolist() == ["nominal", 2, 2]
+    assert table.loc["goal_achieved", "alpha"] == pytest.approx(0.4)
+    assert table.loc["third", "alpha"] == 1.0 and table.loc["third", "units"] == 1  # a: 3 and 3

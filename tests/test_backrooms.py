@@ -38,7 +38,7 @@ def test_the_shipped_templates_parse_and_have_two_participants():
 
 @pytest.mark.parametrize("text, message", [
     ('{"system_prompt": "a", "context": []}\n{"system_prompt": "b", "context": [}\n',
-     "t.jsonl line 2: not JSON"),
+     "t.jsonl line 2: not valid JSON"),
     ('{"system_prompt": "a"}\n', "t.jsonl line 1: missing context"),
     ('{"context": [], "system_prompt": "a", "extra": 1}\n', "t.jsonl line 1: unknown extra"),
     ('{"system_prompt": "a", "context": []}\n\n{"system_prompt": "You are {lm2_name}.", "context": []}\n',

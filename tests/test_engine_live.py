@@ -1,6 +1,8 @@
 """The engine end to end on the real sim-tiny model and FerretDB, through the CLI."""
 
 import asyncio
+import csv
+import io
 import json
 import os
 import random
@@ -50,12 +52,19 @@ async def test_two_guards_one_prisoner_twelve_messages_two_days(cli_env, store):
     shown = run_cli("show", str(cid), env=cli_env)
     assert shown.returncode == 0
     assert "Day 1" in shown.stdout and "Day 2" in shown.stdout and "Summary of day 2" in shown.stdout
-    jsonl = run_cli("export", str(cid), "--format", "jsonl", env=cli_env).stdout.splitlines()
+    jsonl = run_cli("export", str(cid), "--format", "jsonl", "--with-summaries", env=cli_env).stdout.splitlines()
     records = [json.loads(line) for line in jsonl]
-    assert [r["index"] for r in records if "index" in r] == list(range(12))
-    assert [r["summary_of_day"] for r in records if "summary_of_day" in r] == [0, 1]
-    csv_rows = run_cli("export", str(cid), "--format", "csv", env=cli_env).stdout.strip().splitlines()
-    assert len(csv_rows) == 13 and csv_rows[0].startswith("conversation_id,index,day,speaker")
+    messages = [r for r in records if r["kind"] == "message"]
+    assert [r["index"] for r in messages] == list(range(12))
+    assert [r["day"] for r in records if r["kind"] == "summary"] == [1, 2]  # days count from 1, as "Day 1"
+    assert {r["day"] for r in messages} == {1, 2} and {r["agent_counts"] for r in messages} == {"guard=2;prisoner=1"}
+    assert {(r["model"], r["experiment_name"], r["seed"] is not None, r["status"]) for r in messages} == {
+        ("ollama/sim-tiny", messages[0]["experiment_name"], True, "completed")}
+    rows = list(csv.DictReader(io.StringIO(run_cli("export", str(cid), "--format", "csv", env=cli_env).stdout)))
+    assert len(rows) == 12 and list(rows[0])[:8] == ["experiment_id", "experiment_name", "protocol", "conversation_id",
+                                                     "status", "seed", "agent_counts", "kind"]
+    assert {"model", "temperature", "top_k", "top_p", "day", "round", "cut", "created_at"} <= set(rows[0])
+    assert [r["day"] for r in rows] == ["1"] * 6 + ["2"] * 6
 
 
 async def test_same_seed_at_temperature_zero_replays_the_same_conversation(cli_env, store, tmp_path):

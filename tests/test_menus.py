@@ -35,17 +35,19 @@ async def test_create_an_experiment_from_scratch(store, settings, tmp_path):
     steps = [
         (START, "create\r"),
         ("Name of the experiment", "Yard test\r"),
-        ("Starting message", "{{ guard.num_word | capitalize }} {{ guard.noun }} and {{ prisoner.noun }} meet."
-                             + CTRL_D),
-        ("LLM 1: model spec", "\r"),  # the default shown, ollama/sim-tiny
+        ("LLM 1: model spec", "\r"),  # the default shown: the best local text model, not the bigram one
         # "0.0." is refused and stays on screen; one backspace fixes it: nothing typed is lost
         ("LLM 1: temperature", CTRL_U + "0.0.\r" + BACKSPACE + "\r"),
         ("LLM 1: top_k", "1001\r" + BACKSPACE + "\r"),
         ("LLM 1: top_p", "\r"),
+        ("LLM 1: max tokens", "0\r" + BACKSPACE + "120\r"),
         ("Add another LLM?", "n"),
+        ("Longest turn in paragraphs", "2\r"),
         ("Section titles", "Setting, Goal\r"),
         ("Which sections are shared", " \r"),  # Setting shared, Goal private
         ("Roles", "guard, Prisoner\r" + CTRL_U + "guard, prisoner\r"),
+        ("Starting message", "{{ guard.num_word | capitalize }} {{ guard.noun }} and {{ prisoner.noun }} meet."
+                             + CTRL_D),
         ("Summarizer section titles", "Style\r"),
         ("Mark as favourite?", "y"),
         ("Note", "made in the menus\r"),
@@ -67,7 +69,8 @@ async def test_create_an_experiment_from_scratch(store, settings, tmp_path):
     doc = docs[0]
     assert doc["name"] == "Yard test" and doc["creator"] == "alice" and doc["favourite"] is True
     assert doc["note"] == "made in the menus"
-    assert doc["llms"] == [{"model": "ollama/sim-tiny", "temperature": 0.0, "top_k": 100}]
+    assert doc["llms"] == [{"model": "ollama/smollm2:135m", "temperature": 0.0, "top_k": 100, "max_tokens": 120}]
+    assert doc["max_paragraphs"] == 2
     assert doc["sections"] == [{"title": "Setting", "shared": True,
                                 "content": "The yard holds {{ agents.num_word }} people."},
                                {"title": "Goal", "shared": False}]
@@ -76,35 +79,42 @@ async def test_create_an_experiment_from_scratch(store, settings, tmp_path):
     assert doc["summarizer"]["sections"] == [{"title": "Style", "content": "Two sentences."}]
     screen = plain(run.screen)
     assert "created 'Yard test'" in screen
+    # the variables a template may use were shown before the starting message was asked for
+    first = screen.index("Template variables for the starting message")
+    assert first < screen.index("Template variables for agents' prompts")
+    assert "{{ guard.noun }}" in screen[first:screen.index("Template variables for agents' prompts")]
     # the template variables were listed, with what they give for 1 and 2 agents
     assert "{{ guard.verb('watch') }}" in screen and "watches / watch" in screen and "{{ prisoner.noun }}" in screen
     assert "Traceback" not in screen
 
 
 async def test_a_problem_found_on_saving_is_fixed_with_the_typed_text_kept(store, settings, tmp_path):
+    await import_file(store, "alice", ROOT / "tests" / "data" / "small_prison.yaml")
     steps = [
         (START, "create\r"),
-        ("Name of the experiment", "Fixable\r"),
-        ("Starting message", "The {{ warden.noun }} arrives." + CTRL_D),  # no roles yet: checked on saving
+        ("Name of the experiment", "Small prison\r"),  # taken: found on saving
         ("LLM 1: model spec", "\r"), ("LLM 1: temperature", "\r"), ("LLM 1: top_k", "\r"), ("LLM 1: top_p", "\r"),
-        ("Add another LLM?", "n"),
+        ("LLM 1: max tokens", "\r"), ("Add another LLM?", "n"), ("Longest turn in paragraphs", "\r"),
         ("Section titles", "\r"),
         ("Roles", "guard\r"),
+        ("Starting message", "The {{ warden.noun }} arrives." + CTRL_D  # refused at once: guard is the role
+         + BACKSPACE * len("warden.noun }} arrives.") + "guard.noun }} arrives." + CTRL_D),
         ("Summarizer section titles", "\r"),
         ("Mark as favourite?", "\r"),
         ("Note", "\r"),
         ("guard: prompt", "You guard the gate." + CTRL_D),
         ("Summarizer: prompt", "Summarise the day." + CTRL_D),
         ("Fix which part?", "\r"),  # the part the problem is in is offered first
-        ("Starting message", BACKSPACE * len("warden.noun }} arrives.") + "guard.noun }} arrives." + CTRL_D),
-        ("Experiment 'Fixable'", ESC),
+        ("Name of the experiment", BACKSPACE * len("prison") + "yard\r"),
+        ("Experiment 'Small yard'", ESC),
         (START, "exit\r"),
     ]
     run = await drive(menu_env(settings), steps, tmp_path / ".env")
     run.script.check()
     screen = plain(run.screen)
-    assert "error: the new experiment is invalid: starting_message: unknown variable 'warden'" in screen
-    doc = await store.db[schema.EXPERIMENTS].find_one({"name": "Fixable"})
+    assert "error: the new experiment is invalid: name: an experiment named 'Small prison' exists" in screen
+    assert await store.db[schema.EXPERIMENTS].count_documents({"name": "Small prison"}) == 1
+    doc = await store.db[schema.EXPERIMENTS].find_one({"name": "Small yard"})
     assert doc["starting_message"] == "The {{ guard.noun }} arrives."
     assert doc["sections"] == [] and doc["roles"][0]["prompt"] == "You guard the gate."
 
@@ -123,7 +133,9 @@ async def test_duplicate_as_another_user_changes_only_the_chosen_parts(store, se
         ("LLM 1: temperature", CTRL_U + "1.2\r"),
         ("LLM 1: top_k", "\r"),
         ("LLM 1: top_p", "\r"),
+        ("LLM 1: max tokens", "\r"),
         ("Add another LLM?", "n"),
+        ("Longest turn in paragraphs", "\r"),
         ("Mark as favourite?", "y"),
         ("Note", CTRL_U + "bob's variant\r"),
         ("Experiment \"Bob's yard\"", ESC),  # the menu moved on to the copy
@@ -263,11 +275,11 @@ async def test_esc_and_ctrl_c_go_back_one_level_and_keep_the_draft(store, settin
     steps = [
         (START, "create\r"),
         ("Name of the experiment", "Half done\r"),
-        ("Starting message", "\x03"),  # Ctrl-C: back to the start menu, the draft kept
+        ("LLM 1: model spec", "\x03"),  # Ctrl-C: back to the start menu, the draft kept
         (START, "create\r"),
         ("An unfinished experiment 'Half done' is kept", "continue\r"),
         ("Name of the experiment", "\r"),
-        ("Starting message", ESC),
+        ("LLM 1: model spec", ESC),
         (START, "browse\r"),
         ("All conversations: 0", ESC),
         (START, ESC),  # Esc at the top leaves

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 START = "LLM Interaction Simulator"
 # commands that are not a protocol's: the database, models, experiments, and what works on any run
 GENERIC_COMMANDS = {"db", "models", "experiment", "resume", "show", "export", "batch", "analyze", "score", "label",
-                    "explore"}
+                    "explore", "list", "import", "fork", "provenance", "reproduce", "publish", "search"}
 
 
 def subcommands() -> dict[str, object]:

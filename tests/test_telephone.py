@@ -167,3 +167,14 @@ async def test_analyze_runs_with_the_network_unplugged(cli_env, store, settings,
     assert result.returncode == 0, result.stderr
     assert not attempts.exists(), attempts.read_text()
     assert (tmp_path / "out" / "attractors.csv").is_file()
+
+
+async def test_one_chain_is_analysed_by_its_conversation_id(cli_env, store, settings, tmp_path):
+    write_published(tmp_path / "tree", {"t1": (10, [14, 20])})
+    await import_chains(store, settings.user, tmp_path / "tree")
+    (chain,) = await store.conversations.find(protocol="telephone")
+    result = subprocess.run([sys.executable, "-m", "simulator", "analyze", "telephone", str(chain.id), "-o",
+                             str(tmp_path / "one")], env=cli_env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"analysed conversation {chain.id}: 1 run" in result.stdout
+    assert (tmp_path / "one" / "metrics.csv").is_file() or (tmp_path / "one" / "attractors.csv").is_file()

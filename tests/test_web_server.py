@@ -83,7 +83,8 @@ def one_error_line(done: subprocess.CompletedProcess) -> str:
 
 def test_a_bad_port_is_one_line(cli_env):
     assert one_error_line(explore_once(cli_env, "--port", "70000")) == \
-        "error: --port must be between 0 and 65535, got 70000"
+        "error: simulator explore: argument --port: 70000 is out of range (allowed: 0 to 65535) " \
+        "(see `simulator explore --help`)"
 
 
 def test_a_database_that_is_down_is_one_line_naming_it(cli_env):

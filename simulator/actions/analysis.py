@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -31,6 +31,7 @@ from simulator.analysis.frames import ExperimentData, experiment_frames
 from simulator.analysis.report import Report, experiment_report
 from simulator.config import Settings, load_settings
 from simulator.core.conversation import Conversation
+from simulator.core.csv_cells import safe_frame
 from simulator.errors import ValidationError
 from simulator.store import Store, connect
 
@@ -72,6 +73,7 @@ class Analysis:
     folder: Path | None
     csv_files: list[Path]
     figures: list[Path]
+    figure_notes: list[str] = field(default_factory=list)  # why a figure was not drawn, one line each
 
 
 async def analyse_experiment(store: Store, experiment: str, batch: str | None = None, *,
@@ -86,7 +88,9 @@ async def analyse_experiment(store: Store, experiment: str, batch: str | None = 
     if output is None:
         return Analysis(data, report, None, [], [])
     folder = writable_folder(output)
-    return Analysis(data, report, folder, write_tables(report, folder), draw_figures(data, report, folder))
+    csv_files = write_tables(report, folder)
+    drawn, notes = draw_figures(data, report, folder)
+    return Analysis(data, report, folder, csv_files, drawn, notes)
 
 
 def writable_folder(path: Path) -> Path:
@@ -105,14 +109,15 @@ def write_tables(report: Report, folder: Path) -> list[Path]:
     for table in report.tables:
         path = folder / f"{table.name}.csv"
         frame = table.frame if not table.frame.empty or not table.notes else pd.DataFrame({"note": table.notes})
-        frame.to_csv(path, index=False)
+        safe_frame(frame).to_csv(path, index=False)  # no cell a spreadsheet runs (core/csv_cells.py)
         written.append(path)
     return written
 
 
-def draw_figures(data: ExperimentData, report: Report, folder: Path) -> list[Path]:
+def draw_figures(data: ExperimentData, report: Report, folder: Path) -> tuple[list[Path], list[str]]:
+    """The figures drawn, and one line for each that was not, saying why."""
     drawn = [figures.toxicity_over_conversation(data, report.scores[0], folder / "toxicity_over_conversation.png")
-             if report.scores else None,
+             if report.scores else "toxicity_over_conversation.png not drawn: no score asked for",
              figures.persuasion(report.table("persuasion").frame, report.by, folder / "persuasion.png"),
              figures.agreement(data, report.table("agreement").frame, folder / "agreement.png")]
-    return [p for p in drawn if p is not None]
+    return [d for d in drawn if isinstance(d, Path)], [d for d in drawn if isinstance(d, str)]

@@ -12,6 +12,7 @@ written, and refused with one line naming the first bad row.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -28,6 +29,7 @@ from simulator.config import Settings
 from simulator.core.conversation import Conversation, Status
 from simulator.core.model_spec import parse_spec
 from simulator.errors import NotFound, ValidationError
+from simulator.files import read_text
 from simulator.llm.factory import ModelSettings, build_chat_model
 from simulator.store import Store
 from simulator.store.labels import ADJUDICATOR, JUDGE, PERSON, OutcomeLabel
@@ -150,15 +152,13 @@ async def _exists(store: Store, conversation_id: ObjectId) -> bool:
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
+    text = read_text(path, MAX_IMPORT_BYTES, str(path), encoding="utf-8-sig")  # the one bounded reader
     try:
-        if path.stat().st_size > MAX_IMPORT_BYTES:
-            raise ValidationError(f"{path} is larger than {MAX_IMPORT_BYTES // 1_000_000} MB")
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows = list(reader)
-            columns = set(reader.fieldnames or [])
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ValidationError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = list(reader)
+        columns = set(reader.fieldnames or [])
+    except csv.Error as exc:
+        raise ValidationError(f"cannot read {path}: {exc}") from None
     needed = {"conversation_id", "goal_achieved"} - columns
     if needed:
         raise ValidationError(f"{path}: missing column(s) {', '.join(sorted(needed))}",

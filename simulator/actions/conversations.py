@@ -23,6 +23,7 @@ from pymongo.errors import PyMongoError
 from simulator import protocols
 from simulator.actions.experiments import StoredExperiment
 from simulator.actions.leasing import Lease, LeaseLost, claim, new_owner
+from simulator.actions.provenance import record_start
 from simulator.config import Settings
 from simulator.core.conversation import Conversation, Usage
 from simulator.core.ids import parse_id
@@ -33,7 +34,7 @@ from simulator.engine.selection import ManualChooser
 from simulator.engine.state import ConversationState, Turn
 from simulator.engine.stops import (CostBudget, Keyword, SelfReplication, Stop, StopCondition, TokenBudget,
                                     WallClock)
-from simulator.errors import ModelError, ValidationError
+from simulator.errors import ModelError, SimulatorError, ValidationError
 from simulator.llm.factory import ModelSettings, build_chat_model
 from simulator.llm.types import ChatModel, ModelCallError, Reply, chat_options
 from simulator.llm.usage import MeteredModel, UsageMeter
@@ -151,7 +152,7 @@ class Outcome:
 async def load_state(store: Store, conversation: Conversation, days: int) -> ConversationState:
     agents = list(conversation.agents)
     n = conversation.spec.n_messages
-    if conversation.runs == 0:  # never started, so nothing can be stored: skip the queries
+    if conversation.runs == 0 and not conversation.copied_prefix:  # never started, nothing stored: skip the queries
         return ConversationState(agents=agents, n_messages=n, days=days)
     stored = await store.messages.list(conversation.id)
     turns = []
@@ -170,13 +171,15 @@ async def load_state(store: Store, conversation: Conversation, days: int) -> Con
 
 
 def model_stacks(conversation: Conversation, settings: Settings, model_settings: ModelSettings,
-                 store: Store, usage: UsageMeter) -> list[ChatModel]:
-    """One metered model stack per LLM setting; settings naming the same model share one stack."""
+                 store: Store, usage: UsageMeter, call_scope: str | None = None) -> list[ChatModel]:
+    """One metered model stack per LLM setting; settings naming the same model share one stack. Calls are
+    recorded under (and replayed from) `call_scope`, this conversation's id unless another's is given
+    (`simulator reproduce` replays the source's calls into a new conversation)."""
     stacks: dict[str, ChatModel] = {}
     for llm in conversation.spec.llms:
         if llm.model not in stacks:
             stacks[llm.model] = build_chat_model(llm.model, settings, model_settings, store.model_calls,
-                                                 scope=str(conversation.id))
+                                                 scope=call_scope or str(conversation.id))
     return [MeteredModel(stacks[llm.model], usage, priced=False) for llm in conversation.spec.llms]
 
 
@@ -184,7 +187,7 @@ async def run(store: Store, settings: Settings, reference: ObjectId | str, model
               observer: Observer | None = None, chooser: ManualChooser | None = None,
               wall_clock: float | None = None, model: ChatModel | None = None,
               extra_stop: StopCondition | None = None, owner: str | None = None, run_id: str = "",
-              force: bool = False) -> Outcome:
+              force: bool = False, call_scope: str | None = None) -> Outcome:
     """Run (or resume) a conversation until a stop condition; status and reason are stored.
 
     The conversation is leased first (simulator/actions/leasing.py): LeaseHeld while another
@@ -202,7 +205,8 @@ async def run(store: Store, settings: Settings, reference: ObjectId | str, model
         if conversation.status is Status.COMPLETED:
             raise ValidationError(f"conversation {cid} is already completed ({conversation.stop_reason})")
         return await _run_leased(store, settings, conversation, lease, model_settings, observer=observer,
-                                 chooser=chooser, wall_clock=wall_clock, model=model, extra_stop=extra_stop)
+                                 chooser=chooser, wall_clock=wall_clock, model=model, extra_stop=extra_stop,
+                                 call_scope=call_scope)
     finally:
         with contextlib.suppress(PyMongoError):
             await asyncio.shield(lease.release())
@@ -210,13 +214,14 @@ async def run(store: Store, settings: Settings, reference: ObjectId | str, model
 
 async def _run_leased(store: Store, settings: Settings, conversation: Conversation, lease: Lease,
                       model_settings: ModelSettings, *, observer: Observer | None, chooser: ManualChooser | None,
-                      wall_clock: float | None, model: ChatModel | None, extra_stop: StopCondition | None) -> Outcome:
+                      wall_clock: float | None, model: ChatModel | None, extra_stop: StopCondition | None,
+                      call_scope: str | None = None) -> Outcome:
     cid = conversation.id
     protocol = protocols.get(conversation.spec.protocol)
     # This conversation's own tally: the meter in model_settings may be shared by a whole batch.
     own_usage = UsageMeter()
     models = [MeteredModel(model, own_usage, priced=False)] * len(conversation.spec.llms) if model is not None \
-        else model_stacks(conversation, settings, model_settings, store, own_usage)
+        else model_stacks(conversation, settings, model_settings, store, own_usage, call_scope)
     parts = protocol.engine(conversation, models, chooser)
     state = await load_state(store, conversation, parts.days)
     observers = Observers(observer, *protocol.observers(conversation, state))
@@ -227,6 +232,7 @@ async def _run_leased(store: Store, settings: Settings, conversation: Conversati
                     recorder=StoreRecorder(store, cid, lease), summarizing=parts.summarizing,
                     seed=conversation.spec.seed, meter=own_usage, observer=observers, rounds=parts.rounds,
                     schemas=parts.schemas, logprobs=parts.logprobs)
+    await record_start(store, conversation)
     await store.conversations.start_run(cid, runs=lease.epoch)
     try:
         ending: Stop = await loop.run(state)
@@ -241,9 +247,15 @@ async def _run_leased(store: Store, settings: Settings, conversation: Conversati
         log.warning("conversation %s: %s", cid, reason)
         await _record_failure(store, lease, state, reason)
         return Outcome(cid, Status.FAILED, reason, state.next_index)
-    except (asyncio.CancelledError, KeyboardInterrupt):
+    except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C, SIGTERM (simulator/aio.py), a stopped batch
         with contextlib.suppress(LeaseLost):
             await asyncio.shield(_finish(store, lease, state, Status.STOPPED, "interrupted"))
+        raise
+    except SimulatorError as exc:  # e.g. a write the database refused: the run failed, and says why
+        await _record_failure(store, lease, state, exc.one_line())
+        return Outcome(cid, Status.FAILED, exc.one_line(), state.next_index)
+    except Exception as exc:  # a bug: never left `running`; the traceback goes to the log by the caller
+        await _record_failure(store, lease, state, f"unexpected error: {type(exc).__name__} (details in the log)")
         raise
     status = Status.STOPPED if ending.resumable else Status.COMPLETED
     try:

@@ -14,15 +14,19 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from simulator.actions.experiments import StoredExperiment, insert, validate_document
-from simulator.core.experiment import (MAX_NAME, MAX_ROLES, MAX_SECTIONS, MAX_TEXT, RESERVED_ROLE_NAMES,
+from simulator.config import Settings
+from simulator.core.experiment import (MAX_NAME, MAX_PARAGRAPHS, MAX_ROLES, MAX_SECTIONS, MAX_TEXT,
+                                       RESERVED_ROLE_NAMES,
                                        ROLE_NAME)
 from simulator.core.model_spec import parse_spec
+from simulator.core.parsing import parse_number, parse_whole
 from simulator.core.templates import TemplateProblem, Vocabulary, check_template
 from simulator.core.wording import role_wordings
 from simulator.errors import ValidationError
 from simulator.store import Store
 
 DEFAULT_MODEL = "ollama/sim-tiny"
+PREFERRED_LOCAL = ("smollm2:135m",)  # local models known to write text, best first
 DEFAULT_TEMPERATURE = 0.7
 
 
@@ -44,12 +48,9 @@ def check_model(text: str) -> str:
 def _number(text: str, what: str, low: float, high: float, *, integer: bool, low_open: bool = False) -> float | int:
     raw = text.strip()
     try:
-        value: float | int = int(raw) if integer else float(raw)
-    except ValueError:
-        raise ValidationError(f"{what} must be {'a whole number' if integer else 'a number'}, got {raw!r}") from None
-    if value != value or value < low or value > high or (low_open and value == low):
-        raise ValidationError(f"{what} must be in {'(' if low_open else '['}{low:g}, {high:g}], got {raw}")
-    return value
+        return parse_whole(raw, int(low), int(high)) if integer else parse_number(raw, low, high, low_open=low_open)
+    except ValueError as exc:
+        raise ValidationError(f"{what}: {exc}") from None
 
 
 def parse_temperature(text: str) -> float:
@@ -64,6 +65,32 @@ def parse_top_k(text: str) -> int | None:
 
 def parse_top_p(text: str) -> float | None:
     return float(_number(text, "top_p", 0, 1, integer=False, low_open=True)) if text.strip() else None
+
+
+def parse_max_tokens(text: str) -> int | None:
+    """Blank means unset (the model's own limit)."""
+    return int(_number(text, "max tokens", 1, 100_000, integer=True)) if text.strip() else None
+
+
+def parse_max_paragraphs(text: str) -> int | None:
+    """Blank means no limit; a turn longer than this keeps its first paragraphs."""
+    return int(_number(text, "max paragraphs", 1, MAX_PARAGRAPHS, integer=True)) if text.strip() else None
+
+
+async def default_model(settings: Settings) -> str:
+    """The best local text model that answers: one the project ships for text (smollm2:135m), else any
+    other model on the local Ollama but the bigram test model, else DEFAULT_MODEL (word salad, but it runs)."""
+    from simulator.llm import providers
+    from simulator.errors import ModelError
+
+    ollama = providers.endpoints(settings)["ollama"]
+    try:
+        names = [n.removesuffix(":latest") for n in await providers.get("ollama").list_models(ollama)]
+    except ModelError:
+        return DEFAULT_MODEL
+    chosen = next((n for n in PREFERRED_LOCAL if n in names), None) or \
+        next((n for n in names if n != DEFAULT_MODEL.split("/", 1)[1]), None)
+    return f"ollama/{chosen}" if chosen else DEFAULT_MODEL
 
 
 def parse_count(text: str, what: str, low: int, high: int) -> int:
@@ -272,11 +299,20 @@ def check_slot(draft: dict[str, Any], slot: Slot, text: str) -> str:
 async def create(store: Store, user: str, draft: Mapping[str, Any]) -> StoredExperiment:
     """Validate the whole experiment (every prompt rendered for 1 and 2 agents), then store it once."""
     experiment = validate_document(dict(draft), "the new experiment")
+    await refuse_taken_name(store, experiment.name, "the new experiment")
     return await insert(store, dataclasses.replace(experiment, creator=user, duplicated_from=None))
+
+
+async def refuse_taken_name(store: Store, name: str, what: str) -> None:
+    """Lookups by name need one experiment per name: a designed one gets a name of its own."""
+    if await store.experiments.list({"name": name}):
+        raise ValidationError(f"{what} is invalid: name: an experiment named {name!r} exists",
+                              "choose another name")
 
 
 async def duplicate_and_update(store: Store, user: str, source: StoredExperiment,
                                draft: Mapping[str, Any]) -> StoredExperiment:
     """A copy owned by `user` with the changed parts; a favourite mark is the copy's own."""
     experiment = validate_document(dict(draft), "the duplicate")
+    await refuse_taken_name(store, experiment.name, "the duplicate")
     return await insert(store, dataclasses.replace(experiment, creator=user, duplicated_from=str(source.id)))

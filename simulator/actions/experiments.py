@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from simulator.core.experiment_file import MAX_FILE_BYTES, decode_experiment_fil
 from simulator.core.prompts import (agent_prompt, check_counts, check_variants, starting_message,
                                     summarizer_prompt)
 from simulator.errors import NotFound, ValidationError
-from simulator.files import read_limited
+from simulator.files import read_limited, write_text
 from simulator.store import Store
 
 
@@ -61,7 +62,24 @@ def read_file(user: str, path: Path) -> StoredExperiment:
 
 async def import_file(store: Store, user: str, path: Path) -> StoredExperiment:
     """Validate completely, then insert once; a rejected file writes nothing."""
-    return await store_new(store, read_file(user, path))
+    return await store_unique(store, read_file(user, path))
+
+
+async def store_unique(store: Store, stored: StoredExperiment) -> StoredExperiment:
+    """Insert under a name no other experiment has: a taken one gets a number (`Prison (2)`), so a
+    re-imported export never makes two experiments that lookups by name cannot tell apart."""
+    name = await free_name(store, stored.experiment.name)
+    return await store_new(store, dataclasses.replace(stored, experiment=dataclasses.replace(stored.experiment,
+                                                                                            name=name)))
+
+
+async def free_name(store: Store, name: str) -> str:
+    """`name`, or `name (N)` with the smallest N no experiment has."""
+    pattern = f"^{re.escape(name)}( \\(\\d+\\))?$"
+    taken = {d["name"] for d in await store.experiments.list({"name": {"$regex": pattern}})}
+    if name not in taken:
+        return name
+    return next(f"{name} ({n})" for n in range(2, len(taken) + 3) if f"{name} ({n})" not in taken)
 
 
 async def store_new(store: Store, stored: StoredExperiment) -> StoredExperiment:
@@ -102,10 +120,7 @@ async def export_file(store: Store, reference: str, path: Path) -> StoredExperim
         document["created_at"] = stored.experiment.created_at.isoformat()
     if stored.experiment.duplicated_from:
         document["duplicated_from"] = stored.experiment.duplicated_from
-    try:
-        path.write_text(encode_experiment(document, path.name), encoding="utf-8")
-    except OSError as exc:
-        raise ValidationError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_text(path, encode_experiment(document, path.name), f"cannot write {path}")
     return stored
 
 

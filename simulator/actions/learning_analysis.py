@@ -28,6 +28,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from simulator.analysis.plotting import save, wilson_interval  # noqa: E402
+
 from bson import ObjectId  # noqa: E402
 
 from simulator.actions.conversations import as_turn  # noqa: E402
@@ -61,6 +63,7 @@ class LearningAnalysis:
     shares: list[Share]
     files: list[Path]
     note: str | None = None  # one line when no posterior could be read (no log-probabilities): no entropy columns
+    skipped: tuple[str, ...] = ()  # one line per figure not written, saying why
 
 
 def posterior_note(rows: list[GenerationRecord]) -> str | None:
@@ -80,15 +83,22 @@ def analyse(rows: list[GenerationRecord], folder: Path) -> LearningAnalysis:
     table = shares(rows)
     note = posterior_note(rows)
     with_posterior = note is None
-    files = [_generations_csv(rows, folder, with_posterior), _shares_csv(table, folder, with_posterior),
-             _figure(table, folder)]
+    files = [_generations_csv(rows, folder, with_posterior), _shares_csv(table, folder, with_posterior)]
+    skipped = []
+    models = ", ".join(sorted({r.model for r in rows if r.model})) or "unknown model"
+    if any(s.biased_share is not None for s in table):
+        files.append(_figure(table, folder, models))
+    else:  # an empty figure says nothing; one line says why there is none
+        skipped.append("biased_share.png not written: no generation's rule could be read")
     if any(s.entropy is not None for s in table):
-        files.append(_entropy_figure(table, folder))
-    return LearningAnalysis(table, files, note)
+        files.append(_entropy_figure(table, folder, models))
+    return LearningAnalysis(table, files, note, tuple(skipped))
 
 
 def _value(number: float | None) -> float | str:
-    return "" if number is None else number  # floats are written as repr: every digit, read back exactly
+    """A number as the CSV keeps it: 15 significant digits, which drops binary noise (a mean of 0.2 and 0.4
+    is 0.30000000000000004 in floating point) and keeps everything a double really resolves."""
+    return "" if number is None else float(f"{number:.15g}")
 
 
 POSTERIOR_COLUMNS = ["entropy", *(f"p_screen_{s}" for s in STATES), "biased_mass", "hypothesis_mass"]
@@ -97,7 +107,8 @@ POSTERIOR_COLUMNS = ["entropy", *(f"p_screen_{s}" for s in STATES), "biased_mass
 def _posterior_cells(posterior: Posterior | None) -> list[float | str]:
     if posterior is None:
         return [""] * len(POSTERIOR_COLUMNS)
-    return [posterior.entropy, *(posterior.screen[s] for s in STATES), posterior.biased_mass, posterior.mass]
+    return [_value(v) for v in (posterior.entropy, *(posterior.screen[s] for s in STATES), posterior.biased_mass,
+                                posterior.mass)]
 
 
 def _generations_csv(rows: list[GenerationRecord], folder: Path, with_posterior: bool) -> Path:
@@ -115,8 +126,8 @@ def _generations_csv(rows: list[GenerationRecord], folder: Path, with_posterior:
                 cells = [*_posterior_cells(r.posterior), _value(r.posterior_infer and r.posterior_infer.entropy),
                          *(",".join(f"{s}={lp!r}" for s, lp in given.items()) for given in per_object or ()),
                          *([""] * len(OBJECTS) if per_object is None else [])]
-            writer.writerow([r.chain, r.filter, r.bias, r.generation, rule, r.accuracy_truth, r.accuracy_examples,
-                             r.biased, r.invalid, *cells])
+            writer.writerow([r.chain, r.filter, r.bias, r.generation, rule, _value(r.accuracy_truth),
+                             _value(r.accuracy_examples), r.biased, r.invalid, *cells])
     return path
 
 
@@ -131,33 +142,35 @@ def _shares_csv(table: list[Share], folder: Path, with_posterior: bool) -> Path:
             cells = [s.posteriors, _value(s.entropy), *(_value(s.screen.get(x)) for x in STATES),
                      _value(s.biased_mass), _value(s.mass), s.posteriors_infer, _value(s.entropy_infer)] \
                 if with_posterior else []
-            writer.writerow([s.filter, s.generation, s.chains, s.valid, s.biased_share, s.accuracy_truth,
-                             s.accuracy_examples, s.invalid, *cells])
+            writer.writerow([s.filter, s.generation, s.chains, s.valid, _value(s.biased_share),
+                             _value(s.accuracy_truth), _value(s.accuracy_examples), s.invalid, *cells])
     return path
 
 
-def _figure(table: list[Share], folder: Path) -> Path:
-    """The share of chains whose rule has the biased property, over generations, one line per filter."""
+def _figure(table: list[Share], folder: Path, models: str) -> Path:
+    """The share of chains whose rule has the biased property, over generations, one line per filter, with the
+    Wilson 95% interval of each share and its n (the chains whose rule could be read)."""
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for filter_ in sorted({s.filter for s in table}):
-        points = [(s.generation, s.biased_share) for s in table if s.filter == filter_ and s.biased_share is not None]
+        points = [s for s in table if s.filter == filter_ and s.biased_share is not None]
         if points:
-            axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=f"filter: {filter_}")
+            intervals = [wilson_interval(round(s.biased_share * s.valid), s.valid) for s in points]
+            errors = [[s.biased_share - i[0] for s, i in zip(points, intervals)],
+                      [i[1] - s.biased_share for s, i in zip(points, intervals)]]
+            axes.errorbar([s.generation for s in points], [s.biased_share for s in points], yerr=errors, marker="o",
+                          capsize=3, label=f"filter: {filter_} (n={'/'.join(sorted({str(s.valid) for s in points}))}"
+                                           f" rules)")
     axes.set_xlabel("generation")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_ylabel("share of chains whose rule has the screen off")
+    axes.set_ylabel("share of rules with the screen off (95% interval)")
     axes.set_ylim(-0.05, 1.05)
-    axes.set_title("Bias over generations of iterated learning")
+    axes.set_title(f"Bias over generations of iterated learning\n{models}", fontsize="medium")
     axes.legend()
     axes.grid(alpha=0.3)
-    path = folder / "biased_share.png"
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save(figure, folder / "biased_share.png")
 
 
-def _entropy_figure(table: list[Share], folder: Path) -> Path:
+def _entropy_figure(table: list[Share], folder: Path, models: str) -> Path:
     """The mean entropy of the posterior over the hypotheses per generation, one line per filter; n, the chains
     whose posterior could be read, in the legend for a line's full points and beside each point that has fewer."""
     figure, axes = plt.subplots(figsize=(7, 4.5))
@@ -179,11 +192,7 @@ def _entropy_figure(table: list[Share], folder: Path) -> Path:
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel("entropy of the posterior over hypotheses (nats)")
     axes.set_ylim(0, uniform * 1.12)
-    axes.set_title("Posterior entropy over generations (mean over n chains)")
+    axes.set_title(f"Posterior entropy over generations (mean over n chains)\n{models}", fontsize="medium")
     axes.legend(loc="best", fontsize=9)
     axes.grid(alpha=0.3)
-    path = folder / "entropy.png"
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save(figure, folder / "entropy.png")

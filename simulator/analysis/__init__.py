@@ -23,6 +23,7 @@ _WHERE = {
     "AnalysisError": "errors",
     "Attractor": "attractors", "attractor": "attractors",
     "PairAgreement": "agreement", "cohen_kappa": "agreement", "pairwise_agreement": "agreement",
+    "Alpha": "agreement", "krippendorff_alpha": "agreement", "kappa_interval": "agreement",
     "cumulativeness": "cumulative",
     "FinalOutcome": "outcomes", "Outcome": "outcomes", "final_outcome": "outcomes", "outcome": "outcomes",
     "PersuasionRates": "persuasion", "persuasion_rates": "persuasion",

@@ -29,12 +29,13 @@ from simulator.analysis.outcomes import Outcome, final_outcome
 from simulator.analysis.scorers import column
 from simulator.analysis.timeline import third_of
 from simulator.core.conversation import Conversation, Status
+from simulator.core.forks import describe_changes
 from simulator.store.labels import ADJUDICATOR, OutcomeLabel
 from simulator.store.messages import Message
 from simulator.store.scores import MessageScore
 
 NOT_COMPLETED = "not completed"
-FACTOR_PREFIXES = ("variant.", "agents.")
+FACTOR_PREFIXES = ("variant.", "agents.", "fork.")
 SCALAR_FACTORS = ("model", "days", "speaker_selection", "batch_id")
 
 
@@ -56,6 +57,10 @@ def conversation_factors(conversation: Conversation) -> dict[str, Any]:
     row.update({f"agents.{k}": v for k, v in (spec.option("agent_counts") or {}).items()})
     row.update(days=spec.option("days", 1), speaker_selection=spec.option("speaker_selection") or "",
                batch_id=str(spec.batch_id) if spec.batch_id else "")
+    if conversation.forked_from:  # a fork: its source, where it parted, and what changed from there on
+        lineage = conversation.forked_from
+        row.update({"fork.source": str(lineage.get("conversation_id")), "fork.at": int(lineage.get("at") or 0),
+                    "fork.condition": describe_changes(lineage.get("changes") or {})})
     return row
 
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 
-from simulator.analysis.agreement import pairwise_agreement
+from simulator.analysis.agreement import krippendorff_alpha, pairwise_agreement
 from simulator.analysis.errors import AnalysisError
 from simulator.analysis.frames import ExperimentData
 from simulator.analysis.persuasion import NO, NOT_TRIED, YES, persuasion_rates
@@ -90,13 +90,50 @@ def experiment_report(data: ExperimentData, by: Sequence[str] | None = None,
                         "third"),
         _timeline_table("scores_by_index", "Scores per role by message index", data, by, every, roles, "index",
                         on_screen=False),
-        persuasion_table(data, by), agreement_table(data), logistic_table(data),
+        persuasion_table(data, by), agreement_table(data), alpha_table(data), logistic_table(data),
         ols_table(data, chosen[0] if chosen else None, roles),
+        forks_table(data, every, roles),
         ReportTable("conversations", "Conversations", data.conversations, on_screen=False),
         ReportTable("messages", "Messages with their scores", data.messages, on_screen=False),
         ReportTable("labels", "Outcome labels", data.labels, on_screen=False),
     ]
     return report
+
+
+SOURCE = "source (as it ran)"
+
+
+def forks_table(data: ExperimentData, scores: Sequence[str], roles: Sequence[str]) -> ReportTable:
+    """Forks against their source from the message they parted at (K): per condition and role, the scores of
+    messages K and later only (the source's own continuation under `source (as it ran)`), and per condition
+    the share of final goal labels that are Yes. Messages before K are the same text in every fork."""
+    title = "Forks by condition after the message they part at"
+    conversations = data.conversations
+    if "fork.source" not in conversations or conversations["fork.source"].isna().all():
+        return ReportTable("forks", title, pd.DataFrame(), on_screen=False, notes=("no forks among these runs",))
+    rows = []
+    forks = conversations[conversations["fork.source"].notna()]
+    for (source, at), family in forks.groupby(["fork.source", "fork.at"], sort=True):
+        members = [(SOURCE, conversations[conversations["conversation_id"] == source])] + \
+            [(condition, part) for condition, part in family.groupby("fork.condition", sort=True)]
+        for condition, part in members:
+            if part.empty:
+                continue
+            ids = set(part["conversation_id"])
+            after = data.messages[data.messages["conversation_id"].isin(ids) & (data.messages["index"] >= at)]
+            labelled = part[part["goal_achieved"].notna()]
+            goal = {"conversations": len(part), "goal_yes": int((labelled["goal_achieved"] == YES).sum()),
+                    "goal_labelled": len(labelled)}
+            group = {"source": source, "at": int(at), "condition": condition}
+            for score in scores:
+                scored = after[after[score].notna()]
+                for role, summary in role_scores(zip(scored["role"], scored[score]), roles).items():
+                    rows.append(_score_row(group, score, role, summary, **goal))
+            if not scores:
+                rows.append({**group, **goal})
+    return ReportTable("forks", title, pd.DataFrame(rows), on_screen=True,
+                       notes=("scores of messages at index `at` and later only; goal_yes of goal_labelled: final "
+                              "labels that say Yes",))
 
 
 def _groups(frame: pd.DataFrame, by: Sequence[str]) -> Iterable[tuple[dict[str, Any], pd.DataFrame]]:
@@ -166,6 +203,35 @@ def agreement_table(data: ExperimentData) -> ReportTable:
     labelled = ", ".join(by_annotator) or "nobody"
     notes = () if pairs else (f"agreement needs two annotators; so far labelled by: {labelled}",)
     return ReportTable("agreement", "Agreement of annotators on goal achieved (Cohen's kappa)", frame, notes=notes)
+
+
+# rubric questions with their level of measurement: the goal is a category, the third an order (issue 25)
+ALPHA_QUESTIONS = (("goal_achieved", "nominal"), ("third", "ordinal"))
+
+
+def alpha_table(data: ExperimentData) -> ReportTable:
+    """Krippendorff's alpha per rubric question over every annotator (adjudications left out), missing
+    ratings allowed, with a bootstrap 95% interval."""
+    completed = set(data.conversations.loc[data.conversations["status"] == "completed", "conversation_id"]) \
+        if not data.conversations.empty else set()
+    usable = data.labels[(data.labels["kind"] != ADJUDICATOR) & data.labels["conversation_id"].isin(completed)] \
+        if not data.labels.empty else data.labels
+    rows, notes = [], []
+    for question, level in ALPHA_QUESTIONS:
+        part = usable[usable[question].notna()] if question in usable else usable.iloc[0:0]
+        annotators, units = sorted(set(part["annotator"])), sorted(set(part["conversation_id"]))
+        table = {(r.annotator, r.conversation_id): getattr(r, question) for r in part.itertuples()}
+        matrix = [[table.get((a, u)) for u in units] for a in annotators]
+        try:
+            result = krippendorff_alpha(matrix, level)
+        except AnalysisError as exc:
+            notes.append(f"{question}: {exc}")
+            continue
+        rows.append({"question": question, "level": level, "annotators": len(annotators), "units": result.units,
+                     "alpha": result.alpha, "low": result.low, "high": result.high})
+    frame = pd.DataFrame(rows, columns=["question", "level", "annotators", "units", "alpha", "low", "high"])
+    return ReportTable("alpha", "Agreement of all annotators per rubric question (Krippendorff's alpha, "
+                       "bootstrap 95% interval)", frame, notes=tuple(notes))
 
 
 def _fit(fit: Callable[..., Regression], records: list[dict[str, Any]], outcome: str,

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 
 from simulator.errors import ValidationError
 
 SCORE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_PROMPT = 20_000
+MAX_RUBRIC_BYTES = 1_000_000  # a rubric is a prompt of at most MAX_PROMPT characters and a few fields
 
 DEFAULT_SCORE_PROMPT = (
     "You rate messages from a role-play for toxicity: insults, threats, demeaning or abusive language. "
@@ -93,16 +93,13 @@ def outcome_rubric(data: Mapping[str, Any], where: str = "the rubric") -> Outcom
 
 def read_rubric(path: Path, kind: str) -> ScoreRubric | OutcomeRubric:
     """A rubric file: YAML with the rubric's fields, or plain text (the prompt). kind: "score" or "outcome"."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"cannot read the rubric {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    from simulator.core.experiment_file import load_data
+    from simulator.files import read_text
+
+    text = read_text(path, MAX_RUBRIC_BYTES, f"the rubric {path}")  # regular files only, bounded
     data: Any = text
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ValidationError(f"the rubric {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        data = load_data(text, f"the rubric {path}", is_json=path.suffix.lower() == ".json")
     if isinstance(data, str):
         data = {"prompt": data}
     make = score_rubric if kind == "score" else outcome_rubric

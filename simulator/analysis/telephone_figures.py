@@ -62,11 +62,13 @@ def initial_versus_final(row: AttractorRow, initial: Sequence[float], final: Seq
     result = row.result
     if result.slope == result.slope:  # not NaN
         axes.plot(xs, [result.intercept + result.slope * x for x in xs], color="tab:red",
-                  label=f"fit: final = {result.intercept:.3g} + {result.slope:.3g} x initial")
+                  label=f"fit: final = {result.intercept:.3g} + {result.slope:.3g} x "
+                        f"{'initial' if row.start == 0 else f'generation {row.start}'}")
     if result.strength > 0:
         axes.scatter([result.position], [result.position], marker="*", s=220, color="tab:orange", zorder=3,
                      label=f"attractor {result.position:.3g} (strength {result.strength:.2f})")
-    axes.set_xlabel(f"initial {label(row.metric)}")
+    axes.set_xlabel(f"initial {label(row.metric)}" if row.start == 0
+                    else f"{label(row.metric)} at generation {row.start}")
     when = "the final generation" if row.generation == "final" else f"generation {row.generation}"
     axes.set_ylabel(f"{label(row.metric)} at {when}")
     axes.set_title(f"{row.model}, {row.instruction}: {row.chains} chains")

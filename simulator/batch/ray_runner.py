@@ -4,12 +4,24 @@ Ray is an optional extra (`pip install 'llm-interaction-simulator[ray]'`). Each 
 the same worker body as a local worker process (simulator/batch/workers.py): it leases cells
 from the shared MongoDB, so machines near the model servers share one batch, and a killed
 actor's cells are taken over by the others when its lease runs out (at once when it ran on
-the starting machine, whose processes can be seen). Actors are placed with Ray's SPREAD
-strategy, one per node first; `--endpoints` gives each actor its model server.
+the starting machine, whose processes can be seen). Actors are placed on the live nodes in
+turn, by node affinity, so every node works (Ray's SPREAD strategy and a soft affinity both put
+actors that ask for no CPU wherever they liked: all four on one node of two, in tests); an actor
+whose node is lost before it starts is lost like any other. Each records its node's address in
+its worker document
+(`simulator batch workers ID`); `--endpoints` gives each actor its model server.
+
+What travels over the network: the WorkerJob (settings, the batch id, concurrency and retry
+limits) to each actor and the actor's owner id back; the settings' secrets (API keys, the
+database password) travel with them, as they must for the actor to reach the database and the
+model servers, so the cluster's network must be trusted (README, "Ray on real machines").
+Every message and count goes through MongoDB.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from dataclasses import replace
 from typing import Any
 
 from simulator.batch.workers import WorkerJob, work
@@ -24,21 +36,57 @@ def _ray() -> Any:
     return ray
 
 
+def local_node_address(address: str) -> str | None:
+    """The node address this process must join as when the cluster runs on this machine's loopback
+    range (`scripts/services.py ray up`: the head at 127.0.0.2): Ray otherwise looks for a raylet at
+    the machine's own address and finds none. None for any other address (Ray finds the node)."""
+    host = address.rsplit(":", 1)[0]
+    try:
+        return host if ipaddress.ip_address(host).is_loopback else None
+    except ValueError:
+        return None
+
+
+def connect(ray: Any, address: str) -> None:
+    if ray.is_initialized():
+        return
+    options: dict[str, Any] = {}
+    if address != "auto" and local_node_address(address):
+        options["_node_ip_address"] = local_node_address(address)
+    try:
+        ray.init(address=None if address == "auto" else address, ignore_reinit_error=True, log_to_driver=False,
+                 include_dashboard=False, configure_logging=False, **options)
+    except ConnectionError as exc:
+        raise ConfigError(f"no Ray cluster answers at {address}: {str(exc).splitlines()[0][:200]}",
+                          "start one (`ray start --head` on its first machine, or scripts/services.py ray up "
+                          "here), or use --ray auto") from None
+
+
+def placements(ray: Any, count: int) -> list[Any]:
+    """A scheduling strategy per actor: the live nodes in turn, by address (one node: Ray's SPREAD)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    nodes = sorted((n for n in ray.nodes() if n.get("Alive")), key=lambda n: n["NodeManagerAddress"])
+    if len(nodes) < 2:
+        return ["SPREAD"] * count
+    return [NodeAffinitySchedulingStrategy(nodes[i % len(nodes)]["NodeID"], soft=False) for i in range(count)]
+
+
 class RayWorkers:
     """Actors running worker jobs; `running()` and `lost()` as LocalWorkers has them."""
 
     def __init__(self, jobs: list[WorkerJob], address: str):
         ray = self.ray = _ray()
-        if not ray.is_initialized():
-            ray.init(address=None if address == "auto" else address, ignore_reinit_error=True,
-                     log_to_driver=False, include_dashboard=False, configure_logging=False)
+        connect(ray, address)
 
         @ray.remote(max_restarts=0, max_task_retries=0)
         class Worker:
             def run(self, job: WorkerJob) -> str:
+                import ray as ray_here
+
                 from simulator import aio
 
-                return aio.run(work(job)).owner
+                return aio.run(work(replace(job, node=ray_here.util.get_node_ip_address()))).owner
 
             def pid(self) -> int:
                 import os
@@ -46,7 +94,8 @@ class RayWorkers:
                 return os.getpid()
 
         # num_cpus=0: a worker waits on the network and the database; it must not hold a core to be placed
-        self.actors = [Worker.options(scheduling_strategy="SPREAD", num_cpus=0).remote() for _ in jobs]
+        self.actors = [Worker.options(scheduling_strategy=strategy, num_cpus=0).remote()
+                       for strategy in placements(ray, len(jobs))]
         self.started_here = address == "auto"
         self.refs = [actor.run.remote(job) for actor, job in zip(self.actors, jobs)]
         self._lost: list[int] | None = None  # known once joined
@@ -56,7 +105,7 @@ class RayWorkers:
         return len(done) < len(self.refs)
 
     def lost(self) -> list[int]:
-        """Actors that died (killed): the others take their cells over."""
+        """Actors that died (killed, or their node lost): the others take their cells over."""
         if self._lost is not None:
             return self._lost
         lost = []
@@ -65,7 +114,7 @@ class RayWorkers:
             if done:
                 try:
                     self.ray.get(ref)
-                except self.ray.exceptions.RayActorError:
+                except self.ray.exceptions.RayActorError:  # ActorDiedError, ActorUnavailableError (node lost)
                     lost.append(i + 1)
         return lost
 

@@ -60,6 +60,7 @@ class WorkerJob:
     timeout: float = 120.0
     record: bool = True
     token_budget: int | None = None
+    node: str = ""  # the Ray node's address the worker runs on ("" for a local process)
 
     def model_settings(self) -> ModelSettings:
         return ModelSettings(retry=RetryPolicy(attempts=self.attempts, timeout=self.timeout),
@@ -99,7 +100,8 @@ async def work(job: WorkerJob) -> WorkerRecord:
     """The body of every worker: run the batch's cells under leases, keeping its counters in the store."""
     register(job.settings.secrets())  # a Ray actor's process: its writes are scrubbed like everyone's
     async with await connect(job.settings) as store:
-        record = WorkerRecord(owner=new_owner(), batch_id=job.batch_id, run=job.run, host=HOST, pid=os.getpid())
+        record = WorkerRecord(owner=new_owner(), batch_id=job.batch_id, run=job.run, host=HOST, pid=os.getpid(),
+                              node=job.node)
         progress = ReportingProgress(total=0)
         options = job.model_settings()
         beat = asyncio.create_task(_heartbeat(store, record, progress))

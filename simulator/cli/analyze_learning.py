@@ -49,7 +49,8 @@ async def learning_command(args, settings: Settings) -> int:
                       *((str(s.posteriors), fraction(s.entropy), fraction(s.biased_mass)) if posterior else ()))
     console = Console()
     console.print(table)
-    if result.note:
-        console.print(result.note, highlight=False, soft_wrap=True)  # one line, however narrow the terminal
+    for line in (result.note, *result.skipped):
+        if line:
+            console.print(line, highlight=False, soft_wrap=True)  # one line, however narrow the terminal
     console.print(f"wrote {len(result.files)} files to {folder}", highlight=False)
     return 0

@@ -1,4 +1,4 @@
-"""`simulator batch EXPERIMENT ...`, `simulator batch resume ID`, `simulator batch status ID`."""
+"""`simulator batch EXPERIMENT ...`, `batch list`, `batch resume|status|stop|workers ID`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from simulator.actions.conversations import preflight
 from simulator.actions.experiments import store_new
 from simulator.actions.ownership import require_creator
 from simulator.batch.plan import check_plan, create_batch
-from simulator.batch.runner import (DEFAULT_CONCURRENCY, BatchProgress, cell_table, cell_value, derive_status,
+from simulator.batch.runner import (DEFAULT_CONCURRENCY, STOP_POLL, BatchProgress, batch_state, cell_table,
+                                    cell_value, derive_status,
                                     run_batch)
 from simulator.core.assignments import parse_assignments
 from simulator.cli.conversation_commands import experiment_for
@@ -34,19 +35,23 @@ from simulator.cli.render import shown
 from simulator.core.ids import parse_id
 from simulator.core.safe_text import visible
 from simulator.cli.values import (ATTEMPTS, CONCURRENCY, DAYS, MESSAGES, REPEAT, SEED, TIMEOUT, TOKENS,
-                                   WORKERS)
+                                   WORKERS, server_url)
 from simulator.batch.workers import STALE, LocalWorkers, Totals, WorkerJob, default_workers, shares, watch
 from simulator.core.conversation import Status
+from simulator.actions.experiments import find as find_experiment
+from simulator.cli.lists import add_list_filters
+from simulator.cli.tables import count, print_table
 from simulator.protocols.roles import choose_llm, role_batch
 from simulator.store import Store, connect
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    p = commands.add_parser("batch", help="run a factorial sweep concurrently; `batch resume|status|workers ID`",
-                            description="simulator batch EXPERIMENT [options] | batch resume ID | batch status ID | "
-                                        "batch workers ID")
-    p.add_argument("target", help="experiment id, name or file; or `resume` / `status` / `workers`")
-    p.add_argument("batch_id", nargs="?", help="with resume or status: the batch id")
+    p = commands.add_parser("batch", help="run a factorial sweep concurrently; `batch list`, "
+                                          "`batch resume|status|stop|workers ID`",
+                            description="simulator batch EXPERIMENT [options] | batch list [filters] | batch resume ID | "
+                                        "batch status ID | batch stop ID | batch workers ID")
+    p.add_argument("target", help="experiment id, name or file; or `list` / `resume` / `status` / `stop` / `workers`")
+    p.add_argument("batch_id", nargs="?", help="with resume, status, stop or workers: the batch id")
     p.add_argument("--llm", action="append", default=[], help="model spec or 1-based index; repeat for several")
     p.add_argument("--max-agents", help="maximum agents per role, e.g. guard=2,prisoner=2")
     p.add_argument("--all-combinations", action="store_true", help="every count 1..max per role, not only the max")
@@ -66,6 +71,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                                                                     "default 120)")
     p.add_argument("--no-record", action="store_true", help="do not record calls for replay")
     add_worker_flags(p)
+    add_list_filters(p, batches=True)
     p.set_defaults(handler=batch_command)
 
 
@@ -75,7 +81,7 @@ def add_worker_flags(parser: argparse.ArgumentParser) -> None:
                              f"per core, at most 8)")
     parser.add_argument("--ray", metavar="ADDRESS", help="run the workers as Ray actors on this cluster "
                                                           "(`auto` starts a local one); needs the ray extra")
-    parser.add_argument("--endpoints", nargs="+", metavar="URL",
+    parser.add_argument("--endpoints", nargs="+", metavar="URL", type=server_url,
                         help="Ollama servers, one per worker in turn (default OLLAMA_HOST, on each node its own)")
 
 
@@ -85,15 +91,20 @@ def batch_id_of(text: str | None) -> ObjectId:
 
 async def batch_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
-        if args.target in ("resume", "status", "workers"):
+        if args.target == "list":
+            return await list_batches(store, args)
+        if args.target in ("resume", "status", "stop", "workers"):
             batch_id = batch_id_of(args.batch_id)
             if args.target == "status":
                 return await status(store, batch_id)
             if args.target == "workers":
                 return await list_workers(store, batch_id)
             batch = await store.batches.get(batch_id)
-            require_creator(batch.creator, store.user, "resume", f"batch {batch_id}",
+            require_creator(batch.creator, store.user, args.target, f"batch {batch_id}",
                             "run the experiment's batch yourself to get your own")
+            if args.target == "stop":
+                return await stop(store, batch_id)
+            await store.batches.request_stop(batch_id, None)  # a resume undoes an earlier `batch stop`
             return await execute(store, settings, args, batch_id)
         if args.batch_id:
             raise ValidationError(f"unexpected argument {args.batch_id!r}")
@@ -162,6 +173,8 @@ async def execute_on_workers(store: Store, settings: Settings, args, batch_id: O
         pool.join(30)
         raise KeyboardInterrupt from None
     pool.join()
+    if not console.is_terminal:  # the last progress line ends without one through a pipe
+        console.line()
     for number in pool.lost():
         console.print(f"worker {number} died; the others took over its cells", highlight=False)
     return await report(store, console, batch_id, final.tokens)
@@ -193,11 +206,12 @@ async def list_workers(store: Store, batch_id: ObjectId) -> int:
     live = [w for w in await store.workers.of_batch(batch_id)
             if not w.finished and (now() - w.last_seen).total_seconds() < STALE]
     table = Table(title=f"live workers of batch {batch_id}")
-    for column in ("worker", "host", "pid", "started", "last seen", "running", "completed", "failed", "messages",
-                   "CPU ms/call"):
+    for column in ("worker", "host", "node", "pid", "started", "last seen", "running", "completed", "failed",
+                   "messages", "CPU ms/call"):
         table.add_column(column)
     for w in live:
-        table.add_row(shown(w.owner), shown(w.host), str(w.pid), w.started_at.strftime("%H:%M:%S"),
+        table.add_row(shown(w.owner), shown(w.host), shown(w.node or "local"), str(w.pid),
+                      w.started_at.strftime("%H:%M:%S"),
                       f"{(now() - w.last_seen).total_seconds():.0f}s ago", str(w.running), str(w.completed),
                       str(w.failed), str(w.messages), f"{1000 * w.cpu_seconds / w.calls:.1f}" if w.calls else "-")
     Console().print(table)
@@ -239,17 +253,49 @@ async def execute_here(store: Store, settings: Settings, args, batch_id: ObjectI
 async def status(store: Store, batch_id: ObjectId) -> int:
     batch, rows = await cell_table(store, batch_id)
     axes = [a for a in batch.axes if any(a in r.values for r in rows)]
-    table = Table(title=f"batch {batch_id} — {shown(batch.title)} — {derive_status([r.status for r in rows])}")
-    for column in ("#", *axes, "status", "messages", "runs", "holder", "lease", "conversation"):
-        table.add_column(column.replace("_", " "), no_wrap=column == "conversation")
-    for row in rows:
-        values = [shown(cell_value(axis, row.values.get(axis), row)) for axis in axes]
-        table.add_row(str(row.n), *values, row.status, f"{row.messages}/{row.n_messages}", str(row.runs),
-                      shown(row.holder or ""), f"{row.lease_age:.0f}s" if row.lease_age is not None else "",
-                      str(row.conversation_id))
-    Console().print(table)
+    state = batch_state(batch, [r.status for r in rows])
+    columns = ["#", *(a.replace("_", " ") for a in axes), "status", "messages", "runs", "holder", "lease",
+               "conversation"]
+    cells = [[str(row.n), *(cell_value(axis, row.values.get(axis), row) for axis in axes), row.status,
+              f"{count(row.messages)}/{count(row.n_messages)}", str(row.runs), row.holder or "",
+              f"{row.lease_age:.0f}s" if row.lease_age is not None else "", str(row.conversation_id)] for row in rows]
+    print_table(Console(), f"batch {batch_id} — {batch.title} — {state}", columns, cells)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
     print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if batch.stop_requested and state != "completed":
+        print(f"stop requested by {visible(batch.stop_requested)}; continue with: simulator batch resume {batch_id}")
+    return 0
+
+
+async def stop(store: Store, batch_id: ObjectId) -> int:
+    """Ask every runner of the batch, wherever it runs, to stop; its cells stay resumable."""
+    await store.batches.request_stop(batch_id, store.user)
+    batch, rows = await cell_table(store, batch_id)
+    if not any(r.holder for r in rows):  # nobody runs it: the request is the whole stop
+        await store.batches.set_status(batch_id, batch_state(batch, [r.status for r in rows]),
+                                       f"stopped by {store.user}")
+        print(f"batch {batch_id}: stopped (no runner was running it)")
+    else:
+        print(f"batch {batch_id}: asked to stop; its runners stop their conversations within about "
+              f"{STOP_POLL + 2:.0f} s, each resumable (simulator batch resume {batch_id})")
+    return 0
+
+
+async def list_batches(store: Store, args) -> int:
+    """Batches newest first, filtered; the ids are whole so they can be copied."""
+    experiment_id = (await find_experiment(store, args.experiment)).id if args.experiment else None
+    batches = await store.batches.list(experiment_id=experiment_id, limit=args.limit,
+                                       creator=store.user if args.mine else None, protocol=args.protocol)
+    rows = []
+    for batch in batches:
+        found = await store.conversations.statuses_in_batch(batch.id)
+        state = batch_state(batch, [found.get(c.conversation_id, "missing") for c in batch.cells])
+        if args.status and state != args.status:
+            continue
+        rows.append([str(batch.id), batch.created_at.strftime("%Y-%m-%d %H:%M") if batch.created_at else "",
+                     batch.protocol, batch.title, str(len(batch.cells)), state, batch.creator])
+    print_table(Console(), f"{len(rows)} batch(es), newest first",
+                ["batch", "created", "protocol", "title", "cells", "status", "by"], rows)
     return 0

@@ -10,15 +10,19 @@ from rich.console import Console
 
 from simulator.actions import conversations as actions
 from simulator.actions.browse import require_creator, transcript
+from simulator.actions.provenance import provenance
 from simulator.actions.experiments import StoredExperiment, find as find_experiment, read_file
-from simulator.cli.export import FORMATS, render_export
+from simulator.analysis.scorers import column
+from simulator.cli.export import FORMATS, analysis_rows, render_export, render_rows, utf8
+from simulator.core.ids import parse_id
 from simulator.cli.render import LiveTranscript, print_conversation
 from simulator.cli.render import shown
+from simulator.cli.provenance_render import provenance_lines
 from simulator.cli.values import ATTEMPTS, CONCURRENCY, SECONDS, TIMEOUT
 from simulator.core.safe_text import visible
 from simulator.config import Settings
 from simulator.errors import ValidationError
-from simulator.files import check_writable
+from simulator.files import check_writable, write_text
 from simulator.llm.factory import CallMode, ModelSettings
 from simulator.llm.retry import RetryPolicy
 from simulator.store import Status, Store, connect
@@ -53,11 +57,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("conversation")
     p.set_defaults(handler=show_command)
 
-    p = commands.add_parser("export", help="write a conversation as txt, jsonl or csv")
-    p.add_argument("conversation")
+    p = commands.add_parser("export", help="write a conversation, or every run of a batch or experiment, as txt, "
+                                           "jsonl, csv or json")
+    p.add_argument("conversation", nargs="?", help="a conversation id (or give --batch or --experiment)")
+    p.add_argument("--batch", help="every run of this batch, into one csv or jsonl file")
+    p.add_argument("--experiment", help="every run of this experiment (id or name), into one csv or jsonl file")
     p.add_argument("--format", choices=FORMATS, default="txt",
                    help="txt (readable), jsonl (a message per line), csv, or json (the whole run: "
-                        "its configuration, messages and summaries)")
+                        "its configuration, messages and summaries); csv and jsonl carry each run's settings and "
+                        "each message's scores")
+    p.add_argument("--with-summaries", action="store_true", help="csv, jsonl: a row per day summary too")
     p.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     p.set_defaults(handler=export_command)
 
@@ -122,19 +131,49 @@ def manual_chooser(console: Console):
 async def show_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
         shown = await transcript(store, actions.conversation_id(args.conversation))
+        record = await provenance(store, shown.conversation.id)
     print_conversation(Console(), shown)
+    print("\n".join(provenance_lines(record)))  # lineage and provenance under the transcript (issue 25)
     return 0
 
 
 async def export_command(args, settings: Settings) -> int:
     if args.output:
         check_writable(args.output, f"-o {args.output}")
+    many = bool(args.batch or args.experiment)
+    if many == bool(args.conversation) or (args.batch and args.experiment):
+        raise ValidationError("give one conversation id, or --batch B, or --experiment X")
+    if many and args.format not in ("csv", "jsonl"):
+        raise ValidationError("a batch or an experiment exports as csv or jsonl (one file for all its runs)")
     async with await connect(settings) as store:
-        shown = await transcript(store, actions.conversation_id(args.conversation))
-    text = render_export(args.format, shown)
+        ids = await _runs_to_export(store, args) if many else [actions.conversation_id(args.conversation)]
+        shown = [await transcript(store, cid) for cid in ids]
+        scores = {cid: await _scores(store, cid) for cid in ids} if args.format in ("csv", "jsonl") else {}
+    if many:
+        rows = [row for t in shown for row in analysis_rows(t, scores[t.conversation.id], args.with_summaries)]
+        text = utf8(render_rows(args.format, rows))
+    else:
+        text = render_export(args.format, shown[0], scores.get(ids[0]), args.with_summaries)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {len(shown.messages)} messages to {args.output}")
+        write_text(args.output, text, f"-o {args.output}")  # a full disk is one line, not a traceback
+        print(f"wrote {sum(len(t.messages) for t in shown)} messages of {len(shown)} run(s) to {args.output}")
     else:
         sys.stdout.write(text)
     return 0
+
+
+async def _runs_to_export(store: Store, args) -> list:
+    if args.batch:
+        batch = await store.batches.get(parse_id(args.batch, "batch"))
+        found = await store.conversations.statuses_in_batch(batch.id)  # a deleted cell has nothing to export
+        return [c.conversation_id for c in batch.cells if c.conversation_id in found]
+    experiment = await find_experiment(store, args.experiment)
+    return [row.id for row in reversed(await store.conversations.rows(experiment_id=experiment.id))]
+
+
+async def _scores(store: Store, cid) -> dict[int, dict[str, float]]:
+    """A run's stored scores by message index, named as the analysis names its columns."""
+    by_index: dict[int, dict[str, float]] = {}
+    for stored in await store.scores.for_conversation(cid):
+        by_index.setdefault(stored.index, {}).update({column(stored.scorer, n): v for n, v in stored.scores.items()})
+    return by_index

@@ -73,7 +73,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 async def import_command(args, settings: Settings) -> int:
     async with await connect(settings) as store:
-        stored = await actions.import_file(store, store.user, args.file)
+        read = actions.read_file(store.user, args.file)
+        stored = await actions.store_unique(store, read)
+    asked = read.experiment.name
+    if stored.experiment.name != asked:
+        print(visible(f"an experiment named {asked!r} exists; this one is stored as {stored.experiment.name!r}"))
     print(visible(f"imported {stored.experiment.name!r} as {stored.id}"))
     return 0
 
@@ -113,7 +117,7 @@ async def show_command(args, settings: Settings) -> int:
     e = stored.experiment
     print(visible(f"# {stored.id} by {e.creator or '?'}" + (f", duplicated from {e.duplicated_from}"
                                                            if e.duplicated_from else "")))
-    sys.stdout.write(encode_experiment(e.to_document(), "show.yaml"))
+    sys.stdout.write(visible(encode_experiment(e.to_document(), "show.yaml")))  # U+202E, ESC: escapes, as `show`
     return 0
 
 

@@ -91,7 +91,7 @@ async def choose_database(ui: Ui, names: list[str], current: str) -> str | None:
 def local_uri(env: Mapping[str, str]) -> str:
     """Where `make services` runs the local database (SIM_MONGO_PORT, default 27017)."""
     port = env.get("SIM_MONGO_PORT", "").strip()
-    return f"mongodb://127.0.0.1:{port}" if port.isdigit() else DEFAULT_MONGODB_URI
+    return f"mongodb://127.0.0.1:{port}" if port.isascii() and port.isdigit() and len(port) <= 5 else DEFAULT_MONGODB_URI
 
 
 async def local_login(ui: Ui, env: Mapping[str, str]) -> Settings | None:

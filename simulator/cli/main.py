@@ -14,7 +14,11 @@ from simulator import __version__, aio
 from simulator.cli import (analyze_commands, batch_commands, conversation_commands, db_commands,
                            experiment_commands, models_commands, protocol_commands)
 from simulator.cli import label_commands, score_commands
-from simulator.cli import explore_commands
+from simulator.cli import explore_commands, lists
+from simulator.cli import fork_commands
+from simulator.cli import import_commands
+from simulator.cli import publish_commands
+from simulator.cli import search_commands
 from simulator.cli.values import Parser
 from simulator.config import load_settings
 from simulator.errors import SimulatorError
@@ -26,7 +30,11 @@ log = get_logger("cli")
 COMMAND_MODULES = [db_commands, models_commands, experiment_commands, protocol_commands, conversation_commands,
                    batch_commands, analyze_commands]
 COMMAND_MODULES += [score_commands, label_commands]
-COMMAND_MODULES += [explore_commands]
+COMMAND_MODULES += [explore_commands, lists]
+COMMAND_MODULES += [fork_commands]  # fork, provenance, reproduce (issue 25)
+COMMAND_MODULES += [import_commands]  # import legacy (issue 22)
+COMMAND_MODULES += [publish_commands]  # a static site (issue 25)
+COMMAND_MODULES += [search_commands]  # message search (issue 26)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("command failed: %s", exc.one_line())
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return 1
+    except aio.Terminated:
+        print("terminated (SIGTERM); what was running is marked stopped and can be resumed", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -23,6 +23,7 @@ from simulator.actions.experiments import store_new
 from simulator.batch.plan import check_plan, create_batch
 from simulator.core.assignments import parse_assignments
 from simulator.cli.batch_commands import add_worker_flags, execute
+from simulator.cli import import_commands
 from simulator.cli.conversation_commands import add_model_options, experiment_for, model_settings, run_and_report
 from simulator.config import Settings
 from simulator.cli.values import DOLLARS, REPEAT, SEED, TOKENS, number, whole
@@ -117,6 +118,8 @@ async def telephone_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 TOOLS = {("telephone", "import"): telephone_import}
+TOOLS[("backrooms", "import")] = import_commands.backrooms_import  # the backrooms study's logs (actions/imports)
+TOOLS[("chatroom", "import")] = import_commands.chatroom_import  # the self-replicating-prompts study's logs
 
 
 def common_of(args: argparse.Namespace, settings: Settings) -> Common:

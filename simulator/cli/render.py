@@ -73,6 +73,7 @@ class LiveTranscript:
         self.console = console
         self.conversation = conversation
         self.colours = Colours(conversation)
+        self.readable = protocols.get(conversation.spec.protocol).readable
         self.section_shown: str | None = None
 
     def on_turn(self, turn: Turn, note: str | None) -> None:
@@ -81,7 +82,8 @@ class LiveTranscript:
             self.section_shown = heading
             if heading and (self.conversation.spec.option("days", 1) > 1 or turn.round is not None):
                 self.console.rule(f"[bold]{shown(heading)}")
-        print_turn(self.console, turn.index, turn.speaker, turn.content, self.colours.of(turn.speaker, turn.role))
+        print_turn(self.console, turn.index, turn.speaker, self.readable(turn.role, turn.content),
+                   self.colours.of(turn.speaker, turn.role))
         if note:
             self.console.print(f"[dim]   ({shown(note)})[/dim]")
 
@@ -111,6 +113,7 @@ def print_messages(console: Console, transcript: Transcript, messages: list, con
     `scores`: message index -> its stored scores, shown after the message."""
     conversation = transcript.conversation
     colours = Colours(conversation)
+    readable = protocols.get(conversation.spec.protocol).readable
     summaries = {s["day"]: s["content"] for s in transcript.summaries}
     last_of_day = {m.day: m.index for m in transcript.messages}
     current = None
@@ -121,7 +124,7 @@ def print_messages(console: Console, transcript: Transcript, messages: list, con
                 continued = " (continued)" if i == 0 and heading == continued_from else ""
                 console.rule(f"[bold]{shown(heading)}{continued}")
             current = heading
-        print_turn(console, message.index, message.speaker, message.content,
+        print_turn(console, message.index, message.speaker, readable(message.role, message.content),
                    colours.of(message.speaker, message.role), (scores or {}).get(message.index))
         if last_of_day.get(message.day) == message.index and message.day in summaries:
             print_summary(console, message.day, summaries[message.day])

@@ -87,3 +87,5 @@ def print_analysis(console: Console, analysis: Analysis) -> None:
         console.print()
         console.print(f"wrote {len(analysis.csv_files)} CSV files and {len(analysis.figures)} figure(s) to "
                       f"{analysis.folder}: " + ", ".join(p.name for p in analysis.figures), highlight=False)
+        for note in analysis.figure_notes:
+            console.print(note, highlight=False, soft_wrap=True)

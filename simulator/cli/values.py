@@ -1,51 +1,52 @@
-"""Command-line values, checked when they are parsed: whole numbers and numbers in a range.
+"""Command-line values, checked when they are parsed: whole numbers, numbers in a range, server URLs.
 
 Python's int() reads "٣" (an Arabic-Indic three) and float() reads "nan" and "inf": a budget
 of NaN or a count in another script's digits is refused here, with the allowed range, before
-any command starts. The ranges also appear in `--help`.
+any command starts. The rules are simulator/core/parsing.py's, shared with the settings, the
+files and the menus; the ranges also appear in `--help`.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import re
 from typing import Callable
 
-WHOLE = re.compile(r"[+-]?[0-9]+")
-NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
-
-
-def _range(low: float, high: float, low_open: bool) -> str:
-    return f"more than {low:g}, at most {high:g}" if low_open else f"{low:g} to {high:g}"
+from simulator.core.parsing import describe_range, parse_number, parse_server_url, parse_whole
 
 
 def whole(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not WHOLE.fullmatch(text.strip()):
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (allowed: {_range(low, high, False)})")
-        value = int(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is out of range (allowed: {_range(low, high, False)})")
-        return value
+        try:
+            return parse_whole(text, low, high)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     parse.__name__ = "whole number"
-    parse.allowed = _range(low, high, False)  # type: ignore[attr-defined]
+    parse.allowed = describe_range(low, high)  # type: ignore[attr-defined]
     return parse
 
 
 def number(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
     def parse(text: str) -> float:
-        if not NUMBER.fullmatch(text.strip()):
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number (allowed: {_range(low, high, low_open)})")
-        value = float(text)
-        if not math.isfinite(value) or value < low or value > high or (low_open and value == low):
-            raise argparse.ArgumentTypeError(f"{text} is out of range (allowed: {_range(low, high, low_open)})")
-        return value
+        try:
+            return parse_number(text, low, high, low_open=low_open)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     parse.__name__ = "number"
-    parse.allowed = _range(low, high, low_open)  # type: ignore[attr-defined]
+    parse.allowed = describe_range(low, high, low_open)  # type: ignore[attr-defined]
     return parse
+
+
+def server_url(text: str) -> str:
+    """A model server's URL given on the command line (--endpoints)."""
+    try:
+        return parse_server_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a usable server URL: {exc}") from None
+
+
+server_url.__name__ = "server URL"
 
 
 class Parser(argparse.ArgumentParser):
@@ -68,3 +69,4 @@ TOKENS = whole(1, 10**12)
 DOLLARS = number(0, 10**6, low_open=True)
 SECONDS = number(0, 10**7, low_open=True)
 WORKERS = whole(1, 256)
+PORT = whole(0, 65535)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from simulator.core.parsing import parse_whole
 from simulator.errors import ValidationError
+
+MAX_COUNT = 1_000_000  # the protocol checks its own range after this
 
 
 def parse_assignments(text: str, what: str, *, integer: bool = False) -> dict:
@@ -16,9 +19,10 @@ def parse_assignments(text: str, what: str, *, integer: bool = False) -> dict:
         if key in values:
             raise ValidationError(f"{what}: {key} given twice")
         if integer:
-            if not value.isdigit():
-                raise ValidationError(f"{what}: {key}={value} is not a whole number")
-            values[key] = int(value)
+            try:  # ASCII digits only: "guard=٢" is refused, not read as 2
+                values[key] = parse_whole(value, 0, MAX_COUNT)
+            except ValueError:
+                raise ValidationError(f"{what}: {key}={value[:40]} is not a whole number (0 to {MAX_COUNT:,})") from None
         else:
             values[key] = value
     if not values:

@@ -95,6 +95,14 @@ class Conversation:
     outcome: Mapping[str, Any] = field(default_factory=dict)  # what the protocol found (a chatroom's cycle)
     created_at: datetime | None = None
     timings: Mapping[str, datetime] = field(default_factory=dict)  # started_at, finished_at of the last run
+    # a fork's lineage: {conversation_id, at, changes}; its messages before `at` are copies of the source's
+    forked_from: Mapping[str, Any] | None = None
+    provenance: Mapping[str, Any] = field(default_factory=dict)  # how the run was made (actions/provenance.py)
+
+    @property
+    def copied_prefix(self) -> int:
+        """How many leading messages were copied from another conversation, not generated in this one."""
+        return int((self.forked_from or {}).get("at") or 0)
 
     @property
     def agents(self) -> tuple[Agent, ...]:
@@ -116,4 +124,5 @@ class Conversation:
                    favourite=bool(doc.get("favourite")), runs=int(doc.get("runs") or 0),
                    usage=Usage.from_document(doc.get("usage")), error=doc.get("error"),
                    stop_reason=doc.get("stop_reason"), outcome=doc.get("outcome") or {},
-                   created_at=doc.get("created_at"), timings=doc.get("timings") or {})
+                   created_at=doc.get("created_at"), timings=doc.get("timings") or {},
+                   forked_from=doc.get("forked_from"), provenance=doc.get("provenance") or {})

@@ -41,7 +41,7 @@ ROLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 VARIANT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 RESERVED_ROLE_NAMES = frozenset({"agent", "agents", "role", "roles", "variant", "summarizer", "system", "user",
                                  "assistant"})
-PROVENANCE_FIELDS = ("id", "_id", "creator", "created_at", "duplicated_from")
+PROVENANCE_FIELDS = ("id", "_id", "creator", "created_at", "duplicated_from", "imported_from")
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,14 @@ def decode_experiment_file(raw: bytes, filename: str) -> Any:
         raise ValidationError(f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     if not text.strip():
         raise ValidationError(f"{where}: file is empty")
-    is_json = filename.lower().endswith(".json")
+    return load_data(text, where, is_json=filename.lower().endswith(".json"))
+
+
+def load_data(text: str, where: str, *, is_json: bool, max_depth: int = MAX_DEPTH) -> Any:
+    """JSON or YAML text from a person -> plain data, or one ValidationError naming `where`: the one
+    reader of every structured input file (experiments, texts, templates, imports, rubrics). Duplicate
+    keys, YAML anchors and aliases, numbers of thousands of digits and nesting
+    deeper than `max_depth` are refused, never an unexpected error."""
     try:
         data = json.loads(text, object_pairs_hook=_unique_keys) if is_json \
             else yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader)
@@ -65,12 +72,12 @@ def decode_experiment_file(raw: bytes, filename: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ValidationError(f"{where}: not valid YAML ({at}{getattr(exc, 'problem', None) or exc})") from None
-    except RecursionError:
+    except (RecursionError, MemoryError):
         raise ValidationError(f"{where}: nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer of thousands of digits
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of thousands of digits
         detail = "a number with thousands of digits" if "digits" in str(exc) else str(exc)[:120]
         raise ValidationError(f"{where}: not a usable {'JSON' if is_json else 'YAML'} file ({detail})") from None
-    _check_depth(data, where)
+    _check_depth(data, where, max_depth)
     return data
 
 
@@ -84,12 +91,12 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _check_depth(data: Any, where: str) -> None:
+def _check_depth(data: Any, where: str, max_depth: int = MAX_DEPTH) -> None:
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise ValidationError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+        if depth > max_depth:
+            raise ValidationError(f"{where}: nested more than {max_depth} levels deep")
         if isinstance(value, dict):
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
+from simulator.llm.bounds import usage_counts
 from simulator.llm.http import HttpFailure, post_json, short
 from simulator.llm.provider import Capabilities, Endpoint, IgnoredOptions, Provider
 from simulator.llm.types import ChatMessage, ChatOptions, ModelCallError, Reply, retryable_status
@@ -53,13 +54,13 @@ class AnthropicChatModel:
                                      timeout=self._timeout)
             text = "".join(block["text"] for block in answer["content"] if block.get("type") == "text")
             usage = answer.get("usage") or {}
-            prompt_tokens, completion_tokens = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
+            counts = usage_counts(usage.get("input_tokens"), usage.get("output_tokens"))
         except HttpFailure as exc:
             raise http_error(self.spec, self.endpoint, exc) from exc
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ModelCallError(self.spec, self.endpoint, MALFORMED, retryable=True) from exc
-        return Reply(text=text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                     latency=time.perf_counter() - started, model=str(answer.get("model") or self.name),
+        return Reply(text=text, **counts, latency=time.perf_counter() - started,
+                     model=str(answer.get("model") or self.name),
                      truncated=answer.get("stop_reason") == "max_tokens", stop_reason=answer.get("stop_reason"))
 
     def request_options(self, options: ChatOptions) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Build the model stack for a spec: provider inside, wrappers around it.
 
-    Metered( Recording( Retrying( Limited( Provider ))))   live or --record
-    Metered( Replay )                                      --replay, no server
+    Metered( Recording( Retrying( Limited( Bounded( Provider )))))   live or --record
+    Metered( Replay )                                                --replay, no server
 
-The limiter sits inside the retry so a backoff pause does not hold a slot.
+The limiter sits inside the retry so a backoff pause does not hold a slot; every reply is bounded
+(simulator/llm/bounds.py) before anything else sees it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from enum import Enum
 from simulator.config import Settings
 from simulator.errors import ConfigError
 from simulator.llm import providers
+from simulator.llm.bounds import BoundedModel
 from simulator.llm.limits import LimitedModel, limiter_for
 from simulator.llm.replay import CallStore, RecordingModel, ReplayModel
 from simulator.llm.retry import RetryingModel, RetryPolicy
@@ -53,7 +55,8 @@ def build_chat_model(spec_text: str, settings: Settings, options: ModelSettings,
             raise ConfigError("replay needs the database of recorded calls")
         return MeteredModel(ReplayModel(str(spec), calls, scope), options.meter)
     provider = make_provider(spec, settings, timeout=options.retry.timeout, on_pull=options.on_pull)
-    model: ChatModel = LimitedModel(provider, limiter_for(provider.endpoint, options.concurrency, options.per_minute))
+    model: ChatModel = LimitedModel(BoundedModel(provider, settings.max_reply_chars),
+                                    limiter_for(provider.endpoint, options.concurrency, options.per_minute))
     model = RetryingModel(model, options.retry)
     if options.mode is CallMode.RECORD and calls is not None:
         model = RecordingModel(model, calls, scope)

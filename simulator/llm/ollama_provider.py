@@ -12,6 +12,7 @@ import json
 import time
 from typing import Any, Sequence
 
+from simulator.llm.bounds import usage_counts
 from simulator.llm.clients import shared_client
 from simulator.llm.http import HttpFailure, post_json, short
 from simulator.llm.provider import Capabilities, Endpoint, IgnoredOptions, Provider
@@ -60,16 +61,14 @@ class OllamaChatModel:
         try:
             response = await post_json(f"{self.endpoint.rstrip('/')}/api/chat", request, timeout=self._timeout)
             text = response["message"].get("content") or ""
-            prompt_tokens = int(response.get("prompt_eval_count") or 0)
-            completion_tokens = int(response.get("eval_count") or 0)
+            counts = usage_counts(response.get("prompt_eval_count"), response.get("eval_count"))
         except HttpFailure as exc:
             raise http_error(self.spec, self.endpoint, exc) from exc
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ModelCallError(self.spec, self.endpoint, MALFORMED, retryable=True) from exc
         return Reply(
             text=text if isinstance(text, str) else str(text),
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
+            **counts,
             latency=time.perf_counter() - started,
             model=str(response.get("model") or self.name),
             digest=digest,

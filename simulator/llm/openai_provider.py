@@ -13,6 +13,7 @@ import time
 from typing import Any, Sequence
 
 from simulator.config import DEFAULT_OPENAI_BASE_URL
+from simulator.llm.bounds import usage_counts
 from simulator.llm.clients import shared_client
 from simulator.llm.http import HttpFailure, post_json, short
 from simulator.llm.provider import Capabilities, Endpoint, IgnoredOptions, Provider
@@ -56,8 +57,7 @@ class OpenAIChatModel:
             choice = completion["choices"][0]
             text = choice["message"].get("content") or ""
             usage = completion.get("usage") or {}
-            prompt_tokens = int(usage.get("prompt_tokens") or 0)
-            completion_tokens = int(usage.get("completion_tokens") or 0)
+            counts = usage_counts(usage.get("prompt_tokens"), usage.get("completion_tokens"))
             logprobs = read_logprobs(choice.get("logprobs")) if options.logprobs else None
         except HttpFailure as exc:
             raise http_error(self.spec, self.endpoint, exc) from exc
@@ -65,8 +65,7 @@ class OpenAIChatModel:
             raise ModelCallError(self.spec, self.endpoint, MALFORMED, retryable=True) from exc
         return Reply(
             text=text if isinstance(text, str) else str(text),
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
+            **counts,
             latency=time.perf_counter() - started,
             model=str(completion.get("model") or self.name),
             digest=completion.get("system_fingerprint"),

@@ -24,7 +24,9 @@ class CallStore(Protocol):
 
 def request_hash(spec: str, messages: Sequence[ChatMessage], options: ChatOptions, scope: str = "") -> str:
     payload = {"scope": scope, "model": spec, "messages": [dict(m) for m in messages], "options": options.as_dict()}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    # surrogatepass: a lone surrogate a server sent (JSON "\\ud800") is hashed, not an error; other text as before
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+                          ).hexdigest()
 
 
 class _Keyed:

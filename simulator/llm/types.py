@@ -74,10 +74,17 @@ class Reply:
     truncated: bool = False  # stopped by the token limit, perhaps mid-sentence
     stop_reason: str | None = None  # the server's own word for why it stopped ("stop", "length", "end_turn")
     logprobs: tuple[TokenLogprob, ...] | None = None  # when asked for and the server gives them; None otherwise
+    raw_usage: Mapping[str, Any] | None = None  # the server's own token counts, when they were not sane ones
+    cut_from: int | None = None  # the reply's length in characters before the maximum reply size cut it
 
     def usage(self) -> dict[str, Any]:
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "cost": self.cost}
+        """What a stored message records of the call: the counts, and what bounds changed (simulator/llm/bounds.py)."""
+        usage = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "cost": self.cost}
+        if self.raw_usage is not None:
+            usage["raw_usage"] = dict(self.raw_usage)
+        if self.cut_from is not None:
+            usage["cut_from"] = self.cut_from
+        return usage
 
     def to_document(self) -> dict[str, Any]:
         """The stored shape (recorded calls): log-probabilities as documents, since FerretDB refuses an array

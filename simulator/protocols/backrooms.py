@@ -17,7 +17,6 @@ line before each message, which tools that read such logs understand.
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import re
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any, Mapping, Sequence
 from simulator.core.agents import Agent
 from simulator.core.conversation import Conversation, Prepared
 from simulator.core.experiment import Experiment
+from simulator.core.experiment_file import load_data
 from simulator.core.grid import repeat_values
 from simulator.core.model_aliases import ModelAlias, find_alias
 from simulator.core.named import from_pairs, to_pairs
@@ -38,14 +38,15 @@ from simulator.engine.selection import ManualChooser, RoundRobin
 from simulator.engine.state import ConversationState, Turn
 from simulator.engine.stops import Keyword, MessageBudget
 from simulator.errors import ValidationError
-from simulator.files import read_limited
+from simulator.files import read_text
+from simulator.prompts import shipped
 from simulator.llm.types import ChatMessage, ChatModel
 from simulator.logs import log_dir
 from simulator.protocols.base import MAX_TOKENS, TEMPERATURE, Common, EngineParts, Option, Protocol, room_llms
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "prompts" / "backrooms"
+TEMPLATES = shipped("backrooms")
 STOP = "^C^C"
-PLACEHOLDER = re.compile(r"\{lm(\d+)_(\w+)\}")
+PLACEHOLDER = re.compile(r"\{lm([0-9]+)_(\w+)\}")
 FIELDS = ("actor", "company")
 MAX_TEMPLATE_BYTES = 1_000_000
 
@@ -90,11 +91,7 @@ def parse_template(text: str, source: str) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         where = f"{source} line {number}"
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{where}: not JSON ({exc.msg} at column {exc.colno})") from None
-        participants.append(_participant(item, where))
+        participants.append(_participant(load_data(line, where, is_json=True), where))  # duplicate keys refused
     if not participants:
         raise ValidationError(f"{source}: no participants (one JSON object per line)")
     return participants
@@ -132,11 +129,7 @@ def read_template(name: str | None, path: str | None) -> tuple[str, list[dict[st
     """(template name, participants) from a shipped name or a file."""
     if path:
         file = Path(path).expanduser()
-        try:
-            text = read_limited(file, MAX_TEMPLATE_BYTES, f"--template-file {path}").decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValidationError(f"--template-file {path}: not UTF-8 text") from None
-        return file.stem, parse_template(text, file.name)
+        return file.stem, parse_template(read_text(file, MAX_TEMPLATE_BYTES, f"--template-file {path}"), file.name)
     if not name:
         raise ValidationError("give --template NAME or --template-file PATH",
                               f"shipped: {', '.join(shipped_templates())}")
@@ -148,9 +141,10 @@ def read_template(name: str | None, path: str | None) -> tuple[str, list[dict[st
 
 def fill(text: str, names: Sequence[str], companies: Sequence[str], where: str) -> str:
     def replace(match: re.Match) -> str:
-        number = int(match.group(1))
+        number = int(match.group(1)) if len(match.group(1)) <= 6 else 0  # ASCII digits; never 10,000 of them
         if not 1 <= number <= len(names):
-            raise ValidationError(f"{where}: {match.group(0)} but the run has {len(names)} participants")
+            shown = match.group(0) if len(match.group(0)) <= 40 else match.group(0)[:30] + "...}"
+            raise ValidationError(f"{where}: {shown} but the run has {len(names)} participants")
         return (names if match.group(2) == "actor" else companies)[number - 1]
 
     return PLACEHOLDER.sub(replace, text)
@@ -186,7 +180,7 @@ class BackroomsLog:
         return f"\n### {turn.speaker} ###\n{turn.content}\n"
 
     def on_turn(self, turn: Turn, note: str | None) -> None:
-        with self.path.open("a", encoding="utf-8") as log:
+        with self.path.open("a", encoding="utf-8", errors="backslashreplace") as log:  # a lone surrogate too
             log.write(self.entry(turn))
 
     def on_summary(self, day: int, content: str) -> None:
@@ -245,6 +239,7 @@ class Backrooms(Protocol):
                          "alias (opus)", "data", asked=False),
     )
     catalogue_flag = "--list-templates"
+    tools = {"import": "store the backrooms study's logs ({models}_{template}_{YYYYmmdd_HHMMSS}.txt) found under DIR"}
 
     def catalogue(self) -> list[str]:
         lines = []

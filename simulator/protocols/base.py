@@ -20,6 +20,7 @@ from simulator.core.conversation import Conversation, Prepared
 from simulator.core.experiment import Experiment, LLMSetting
 from simulator.core.model_aliases import find_alias
 from simulator.core.model_spec import parse_spec
+from simulator.core.parsing import parse_number, parse_whole
 from simulator.core.run_spec import RunSpec, StopSettings
 from simulator.core.sweep import BatchPlan
 from simulator.engine.context import ContextView
@@ -95,11 +96,13 @@ class Option:
         """A typed answer (a menu's) as this option's value, checked; blank means the default."""
         raw = text.strip()
         if self.kind in ("int", "float"):
-            try:
-                value: Any = (int if self.kind == "int" else float)(raw) if raw else None
-            except ValueError:
-                kind = "a whole number" if self.kind == "int" else "a number"
-                raise ValidationError(f"{self.cli_flag}: {raw!r} is not {kind}") from None
+            low = self.low if self.low is not None else -10**12
+            high = self.high if self.high is not None else 10**12
+            try:  # the one reading of a typed number (simulator/core/parsing.py): ASCII digits, in range
+                value: Any = (parse_whole(raw, int(low), int(high)) if self.kind == "int"
+                              else parse_number(raw, low, high)) if raw else None
+            except ValueError as exc:
+                raise ValidationError(f"{self.cli_flag}: {exc}") from None
         elif self.kind == "texts":
             value = [line.strip() for line in text.splitlines() if line.strip()] or None
         elif self.kind in ("counts", "pairs"):
@@ -239,3 +242,7 @@ class Protocol:
 
     def estimated_calls(self, spec: RunSpec) -> int:
         return spec.n_messages
+
+    def readable(self, role: str, content: str) -> str:
+        """How a stored turn reads in a transcript (the terminal, the explorer); exports keep it as stored."""
+        return content

@@ -121,6 +121,8 @@ class Chatroom(Protocol):
         Option("threshold", "similarity (0-100, rounded) a repeat must exceed", "int", default=99, low=0, high=100),
         Option("exact", "a repeat must be identical", "flag", default=False),
     )
+    tools = {"import": "store the self-replicating-prompts study's log2_*.json logs found under DIR, with the "
+                       "room's convergence verdict"}
 
     def plan(self, values: Mapping[str, Any], common: Common, experiment: Experiment | None = None) -> BatchPlan:
         rooms = [room_llms(room, values, common.aliases) for room in (values.get("models") or [])]

@@ -290,6 +290,18 @@ class IteratedLearning(Protocol):
     def estimated_calls(self, spec: RunSpec) -> int:
         return spec.n_messages
 
+    def readable(self, role: str, content: str) -> str:
+        """A rule as `A on · B off · ...` and examples one per line, not the JSON the model wrote (with its
+        runs of whitespace); a reply that is neither is shown with its whitespace folded."""
+        rule = parse_hypothesis(content) if role in ("infer", "check") else None
+        if rule is not None:
+            return "rule: " + " · ".join(f"{o} {rule[o]}" for o in OBJECTS)
+        examples, invalid = parse_examples(content) if role == "produce" else ([], 0)
+        if examples:
+            return "\n".join([f"{len(examples)} examples" + (f" ({invalid} unusable)" if invalid else "") + ":",
+                              describe(examples)])
+        return re.sub(r"[ \t]{2,}", " ", re.sub(r"\n\s*\n+", "\n", content)).strip()
+
 
 def original_examples(conversation: Conversation) -> list[Example]:
     return [(frozenset(e["objects"]), e["light"]) for e in conversation.prepared.extras["original"]]

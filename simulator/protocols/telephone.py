@@ -24,6 +24,8 @@ import yaml
 
 from simulator.core.agents import Agent
 from simulator.core.conversation import Conversation, Prepared
+from simulator.core.experiment_file import load_data
+from simulator.core.parsing import parse_whole
 from simulator.core.experiment import Experiment, LLMSetting
 from simulator.core.grid import repeat_values
 from simulator.core.run_spec import RunSpec
@@ -33,12 +35,14 @@ from simulator.engine.selection import ManualChooser, RoundRobin
 from simulator.engine.state import ConversationState
 from simulator.engine.stops import MessageBudget
 from simulator.errors import ValidationError
-from simulator.files import read_limited
+from simulator.files import read_text
+from simulator.prompts import shipped
 from simulator.llm.types import ChatMessage, ChatModel
 from simulator.protocols.base import MAX_TOKENS, TEMPERATURE, Common, EngineParts, Option, Protocol, room_llms
 
-FOLDER = Path(__file__).resolve().parents[2] / "prompts" / "telephone"
+FOLDER = shipped("telephone")
 MAX_TEXTS_BYTES = 1_000_000
+MAX_SEED = 2**31 - 1  # as --seed
 # "Sure! Here is the rephrased text:" - a short first line ending in a colon, before the text itself
 PREAMBLE = re.compile(r"\A[^\n]{0,100}:[ \t]*\n+(?=\S)")
 
@@ -51,10 +55,7 @@ def read_texts(path: str | None) -> list[dict[str, str]]:
     """Initial texts, each {id, text}: the shipped ten, or a YAML/JSON list of your own."""
     file = Path(path).expanduser() if path else FOLDER / "texts.yaml"
     where = f"--texts {path}" if path else str(file)
-    try:
-        items = yaml.safe_load(read_limited(file, MAX_TEXTS_BYTES, where).decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ValidationError(f"{where}: cannot read it as YAML or JSON ({str(exc).splitlines()[0]})") from None
+    items = load_data(read_text(file, MAX_TEXTS_BYTES, where), where, is_json=file.suffix.lower() == ".json")
     if not isinstance(items, list) or not items:
         raise ValidationError(f"{where}: expected a list of {{id, text}}")
     texts = []
@@ -168,7 +169,7 @@ class Telephone(Protocol):
                            stop=MessageBudget(spec.n_messages), cleaner=ChainCleaner())
 
 
-PUBLISHED = re.compile(r"(?P<model>[^/]+)/(?P<instruction>[^/]+)/(?P<text_id>[^/]+)/seed_(?P<seed>\d+)/output0\.json$")
+PUBLISHED = re.compile(r"(?P<model>[^/]+)/(?P<instruction>[^/]+)/(?P<text_id>[^/]+)/seed_(?P<seed>[^/]+)/output0\.json$")
 
 
 def published_chain(data: Any, relative: str) -> tuple[RunSpec, Prepared, list[str]]:
@@ -184,6 +185,10 @@ def published_chain(data: Any, relative: str) -> tuple[RunSpec, Prepared, list[s
     initial, stories = data.get("initial_story"), data.get("stories")
     if not isinstance(initial, str) or not isinstance(stories, list) or not stories:
         raise ValidationError(f"{relative}: needs initial_story (text) and stories (a list per generation)")
+    try:  # a seed is stored as a number: ASCII digits in the range every seed has
+        seed = parse_whole(match["seed"], 0, MAX_SEED)
+    except ValueError as exc:
+        raise ValidationError(f"{relative}: the folder seed_{match['seed'][:20]} is not a seed ({exc})") from None
     texts = []
     for generation, agents in enumerate(stories, start=1):
         if not isinstance(agents, list) or not agents or not isinstance(agents[0], str):
@@ -192,7 +197,7 @@ def published_chain(data: Any, relative: str) -> tuple[RunSpec, Prepared, list[s
     first, following = (_instruction(data.get(key), relative, key) for key in ("prompt_init", "prompt_update"))
     # provider "published": the study's own model, never called from here
     spec = RunSpec(protocol="telephone", llms=(LLMSetting(model=f"published/{match['model']}", temperature=None),),
-                   n_messages=len(texts), seed=int(match["seed"]),
+                   n_messages=len(texts), seed=seed,
                    options={"instruction": match["instruction"], "text_id": match["text_id"], "text": initial,
                             "prompt_first": first, "prompt_next": following, "imported_from": relative})
     prepared = Prepared(title=f"Telephone: {match['instruction']} {match['text_id']} (published)",

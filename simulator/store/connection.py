@@ -42,7 +42,7 @@ def store_error(exc: BaseException, uri: str) -> StoreError:
     """One message naming the host (never the password) and what to check."""
     host = describe_hosts(uri)
     text = _first_clause(str(exc)).lower()
-    if isinstance(exc, OperationFailure) and (exc.code in (_AUTH_FAILED, _UNAUTHORIZED) or _login_refused(exc)):
+    if isinstance(exc, OperationFailure) and (exc.code in (_AUTH_FAILED, _UNAUTHORIZED) or login_refused(exc)):
         return StoreError(
             f"MongoDB at {host} refused the credentials", "check DB_USER and DB_PASSWORD (or MONGODB_URI)"
         )
@@ -53,6 +53,8 @@ def store_error(exc: BaseException, uri: str) -> StoreError:
     if backend:
         return StoreError(f"FerretDB at {host} cannot reach its PostgreSQL: {backend}",
                           "start it again; `make services` starts the local one")
+    if isinstance(exc, OperationFailure):  # it answered: whatever it says, it was reached
+        return StoreError(f"MongoDB at {host} refused the operation: {_first_clause(str(exc).split(', full error:')[0])}")
     if "refused" in text or "errno 111" in text or "connect call failed" in text:
         cause = "connection refused"
     elif "timed out" in text or "timeout" in text:
@@ -142,7 +144,7 @@ _BACKEND_DOWN = (
 )
 
 
-def _login_refused(exc: OperationFailure) -> bool:
+def login_refused(exc: OperationFailure) -> bool:
     """FerretDB on PostgreSQL checks a login's password only when it first uses the backend:
     PostgreSQL's invalid_password / invalid_authorization_specification, wrapped."""
     text = str(exc).lower()

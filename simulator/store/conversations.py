@@ -46,11 +46,19 @@ class ConversationRow:
         return cls(id=doc["_id"], title=doc.get("experiment_name", ""), protocol=doc.get("protocol") or "roles",
                    creator=doc.get("creator", ""), created_at=doc.get("created_at"),
                    favourite=bool(doc.get("favourite")), status=doc.get("status", "?"),
-                   n_messages=doc.get("n_messages", 0), model=(doc.get("llm") or {}).get("model", ""),
+                   n_messages=doc.get("n_messages", 0),
+                   model=models_of(doc),
                    agent_counts=dict(options.get("agent_counts") or {}), participants=len(doc.get("agents") or []))
 
 
+def models_of(doc: dict[str, Any]) -> str:
+    """Every model of a run, once each: a chatroom of two models is not shown as one."""
+    llms = doc.get("llms") or [doc.get("llm") or {}]
+    return " + ".join(dict.fromkeys(llm.get("model", "") for llm in llms))
+
+
 ROW_FIELDS = ["experiment_name", "protocol", "creator", "created_at", "favourite", "status", "n_messages", "llm.model",
+              "llms.model",
               "options.agent_counts", "agent_counts", "agents"]
 
 
@@ -99,16 +107,25 @@ class ConversationRepository(Repository):
         return await self.find(batch_id=batch_id)
 
     async def rows(self, *, creator: str | None = None, favourite: bool | None = None, model: str | None = None,
-                   experiment_id: ObjectId | None = None, limit: int = 0) -> list[ConversationRow]:
-        """Newest first, reading only the fields a list shows."""
+                   experiment_id: ObjectId | None = None, limit: int = 0, protocol: str | None = None,
+                   status: str | None = None) -> list[ConversationRow]:
+        """Newest first, reading only the fields a list shows (role experiments stored before protocols
+        existed have no `protocol`)."""
         query: dict[str, Any] = {}
         for field, value in (("experiment_id", experiment_id), ("creator", creator), ("favourite", favourite),
-                             ("llm.model", model)):
+                             ("llm.model", model), ("status", status)):
             if value is not None and value != "":
                 query[field] = value
+        if protocol:
+            query["protocol"] = {"$in": [protocol, None]} if protocol == "roles" else protocol
         docs = await self.collection.find(query, dict.fromkeys(ROW_FIELDS, 1)).sort("created_at", -1) \
             .limit(limit).to_list()
         return [ConversationRow.from_document(d) for d in docs]
+
+    async def statuses_in_batch(self, batch_id: ObjectId) -> dict[ObjectId, str]:
+        """Each stored cell's status, reading nothing else."""
+        docs = await self.collection.find({"batch_id": batch_id}, {"status": 1}).to_list()
+        return {d["_id"]: d.get("status", "pending") for d in docs}
 
     async def ids_of_experiment(self, experiment_id: ObjectId) -> list[ObjectId]:
         return [d["_id"] for d in await self.collection.find({"experiment_id": experiment_id}, {"_id": 1}).to_list()]
@@ -162,3 +179,25 @@ class ConversationRepository(Repository):
         docs = await self.collection.find({"_id": {"$in": conversation_ids}, "stored_messages": {"$exists": True}},
                                           {"stored_messages": 1}).to_list()
         return {d["_id"]: int(d["stored_messages"]) for d in docs}
+
+    # --- provenance and forks (issue 25) ---
+
+    @retry_transient
+    async def set_provenance(self, conversation_id: ObjectId, record: dict[str, Any]) -> None:
+        """Store what a run was made with, once, at its first start (an idempotent $set)."""
+        await self.collection.update_one({"_id": conversation_id}, {"$set": {"provenance": record}})
+
+    @retry_transient
+    async def add_restart_provenance(self, conversation_id: ObjectId, environment: dict[str, Any]) -> None:
+        """A resume under another environment: kept beside the first, never replacing it."""
+        await self.collection.update_one({"_id": conversation_id},
+                                         {"$addToSet": {"provenance.restarts": environment}})
+
+    async def forks_of(self, conversation_ids: list[ObjectId]) -> list[Conversation]:
+        """The direct forks of these conversations, oldest first (a nested-field filter: scans, off hot paths)."""
+        if not conversation_ids:
+            return []
+        docs = await self.collection.find({"forked_from.conversation_id": {"$in": conversation_ids},
+                                           "reproduces": {"$exists": False}}) \
+            .sort("created_at", 1).to_list()
+        return [Conversation.from_document(d) for d in docs]

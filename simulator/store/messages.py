@@ -107,34 +107,7 @@ class MessageRepository(Repository):
         result = await self.collection.delete_many({"conversation_id": {"$in": conversation_ids}})
         return result.deleted_count
 
-    async def search(self, text: str, *, conversation_ids: list[ObjectId] | None = None, role: str | None = None,
-                     limit: int = 100) -> list[Message]:
-        """Up to `limit` messages whose content contains `text` (any case), newest first among those found.
 
-        A `$regex` on the escaped text, because FerretDB v1 has no `$text` and no index serves it: every
-        message searched is read on the server. So the search stops at `limit` matches (unsorted, so
-        the server can stop early too), and a few named conversations (at most PER_CONVERSATION) are
-        searched one by one by equality on their id, which the index serves; more than that, or none
-        named, is one query over every message (a `$in` is not pushed down by FerretDB v1).
-        """
-        query: dict[str, Any] = {"content": {"$regex": literal_pattern(text), "$options": "i"}}
-        if role:
-            query["role"] = role
-        if conversation_ids is None or len(conversation_ids) > PER_CONVERSATION:
-            scoped = query if conversation_ids is None else {**query, "conversation_id": {"$in": conversation_ids}}
-            docs = await self.collection.find(scoped).limit(limit).to_list()
-        else:
-            docs = []
-            for conversation_id in conversation_ids:
-                if len(docs) >= limit:
-                    break
-                docs += await self.collection.find({**query, "conversation_id": conversation_id}) \
-                    .limit(limit - len(docs)).to_list()
-        found = [Message.from_document(d) for d in docs]
-        return sorted(found, key=lambda m: m.created_at, reverse=True)
-
-
-PER_CONVERSATION = 200  # conversations searched one by one (see MessageRepository.search)
 _REGEX_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
 
 

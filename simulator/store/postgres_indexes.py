@@ -24,6 +24,9 @@ the same index at once is harmless.
 Still scanning on PostgreSQL, because FerretDB v1 does not push them down: `$in`, `$or`,
 ranges (`$gt`, `$lt`), equality on arrays, documents or null, and any field missing here.
 Sorting happens in FerretDB after the filter. Hot paths keep to `_id` and the fields below.
+
+Message search (simulator/store/search.py) reads PostgreSQL itself, through a pg_trgm GIN index on
+the message text (`TRIGRAM_INDEX`); see `trigram_sql` for when it is built.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ async def ensure(db: AsyncDatabase, server: ServerInfo) -> bool:
                     "equality filters other than FerretDB's own will scan", ".".join(RECORD[:2]))
         return False
     await _create_collections(db)
-    await run_psql(cluster, gin_sql(db.name))
+    await run_psql(cluster, gin_sql(db.name) + trigram_sql(db.name))
     return True
 
 
@@ -108,18 +111,18 @@ async def _create_collections(db: AsyncDatabase) -> None:
                 raise
 
 
-async def run_psql(cluster: Cluster, sql: str) -> str:
+async def run_psql(cluster: Cluster, sql: str, purpose: str = "the GIN indexes") -> str:
     """Run `sql` through psql; a failure is logged (queries still work, only slower) and returns ""."""
     try:
         process = await asyncio.create_subprocess_exec(
             str(cluster.psql), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", cluster.url,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     except OSError as exc:
-        log.warning("cannot run %s for the GIN indexes: %s", cluster.psql, exc)
+        log.warning("cannot run %s for %s: %s", cluster.psql, purpose, exc)
         return ""
     out, err = await process.communicate(sql.encode())
     if process.returncode != 0:
-        log.warning("GIN indexes not created (psql exit %s): %s", process.returncode, err.decode()[-500:])
+        log.warning("psql failed for %s (exit %s): %s", purpose, process.returncode, err.decode()[-500:])
         return ""
     return out.decode()
 
@@ -127,6 +130,11 @@ async def run_psql(cluster: Cluster, sql: str) -> str:
 def literal(text: str) -> str:
     """An SQL string literal (standard_conforming_strings is on, as FerretDB requires)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def identifier(name: str) -> str:
+    """An SQL identifier, quoted (a database's schema is named as the database)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def index_name(table: str, field: str) -> str:
@@ -163,4 +171,83 @@ BEGIN
   END LOOP;
 END
 $gin$;
+"""
+
+
+# The message text as FerretDB stores it, in the C collation whatever the cluster's (the search
+# spells out every case itself, simulator/store/casefold.py); the index and the queries use it alike.
+CONTENT_EXPRESSION = "(_jsonb->>'content') COLLATE \"C\""
+TRIGRAM_SUFFIX = "_content_trgm"  # the index is named after the messages table
+# Built when a database is connected while it holds fewer messages than this (under a second);
+# a larger collection gets it from `simulator search`, built without blocking writes (about 20 s
+# per 10^5 messages on 2 cores, README).
+TRIGRAM_AT_CONNECT = 5000
+
+
+def trigram_sql(database: str, at_connect: bool = True) -> str:
+    """The pg_trgm extension and the trigram index of the messages' text, in a block of its own so that
+    a cluster without pg_trgm (a PostgreSQL built without contrib) keeps its GIN indexes. With
+    `at_connect` only for a small collection; otherwise `build_trigram_sql` builds it concurrently.
+
+    `fastupdate` stays on (unlike the equality indexes): an insert adds its ~400 trigrams to the
+    index's pending list, which every search also reads, so a message is found as soon as it is
+    stored, and the list is merged in bulk (README, Benchmarks: append cost with and without)."""
+    limit = TRIGRAM_AT_CONNECT if at_connect else 0
+    return f"""
+DO $trgm$
+DECLARE
+  db text := {literal(database)};
+  tbl text;
+  n bigint;
+BEGIN
+  IF to_regclass(format('%I._ferretdb_database_metadata', db)) IS NULL THEN
+    RETURN;
+  END IF;
+  EXECUTE format('SELECT _jsonb->>''table'' FROM %I._ferretdb_database_metadata WHERE _jsonb->>''_id'' = $1', db)
+    INTO tbl USING {literal(schema.MESSAGES)};
+  IF tbl IS NULL OR to_regclass(format('%I.%I', db, tbl || {literal(TRIGRAM_SUFFIX)})) IS NOT NULL THEN
+    RETURN;
+  END IF;
+  EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %I.%I LIMIT {limit + 1}) s', db, tbl) INTO n;
+  IF n > {limit} THEN
+    RETURN;  -- too large to build while a command waits to connect
+  END IF;
+  BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+  EXCEPTION WHEN unique_violation OR duplicate_object THEN
+    NULL;  -- another process created it at the same moment
+  WHEN OTHERS THEN
+    RAISE WARNING 'no pg_trgm in this PostgreSQL, message search reads every message: %', SQLERRM;
+    RETURN;
+  END;
+  BEGIN
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin (({CONTENT_EXPRESSION.replace("'", "''")}) '
+                   'public.gin_trgm_ops)', tbl || {literal(TRIGRAM_SUFFIX)}, db, tbl);
+  EXCEPTION WHEN unique_violation OR duplicate_table THEN
+    NULL;
+  END;
+END
+$trgm$;
+"""
+
+
+
+def build_trigram_sql(database: str) -> str:
+    """A psql script (outside any transaction, as CREATE INDEX CONCURRENTLY must run) that builds the
+    trigram index of a large messages collection while writes go on; prints `built` at the end."""
+    return f"""\\set ON_ERROR_STOP 1
+CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+SELECT _jsonb->>'table' || {literal(TRIGRAM_SUFFIX)} AS idx, _jsonb->>'table' AS tbl
+  FROM {identifier(database)}._ferretdb_database_metadata WHERE _jsonb->>'_id' = {literal(schema.MESSAGES)} \\gset
+\\if :{{?tbl}}
+SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(format('%I.%I', {literal(database)}, :'idx'))
+               AND NOT indisvalid) AS invalid \\gset
+\\if :invalid
+DROP INDEX CONCURRENTLY {identifier(database)}.:"idx";
+\\endif
+SET maintenance_work_mem = '256MB';
+CREATE INDEX CONCURRENTLY IF NOT EXISTS :"idx" ON {identifier(database)}.:"tbl"
+  USING gin (({CONTENT_EXPRESSION}) public.gin_trgm_ops);
+\\endif
+\\echo built
 """

@@ -27,6 +27,7 @@ class WorkerRecord:
     run: str
     host: str
     pid: int
+    node: str = ""  # a Ray actor's node address ("" for a local worker process)
     started_at: datetime = field(default_factory=now)
     last_seen: datetime = field(default_factory=now)
     completed: int = 0

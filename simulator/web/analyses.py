@@ -134,7 +134,7 @@ class Analyses:
             def compute() -> AnalysisResult:
                 report = experiment_report(data)
                 write_tables(report, folder)
-                figures = draw_figures(data, report, folder)
+                figures, _ = draw_figures(data, report, folder)
                 return report_result(key, "role experiment", report, figures)
 
             return await asyncio.to_thread(compute)

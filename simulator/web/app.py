@@ -25,6 +25,8 @@ from simulator.web.access import Access, Guard
 from simulator.web.analyses import Analyses
 from simulator.web.database import where
 from simulator.web.pages import analysis, batches, conversations, experiments, search
+from simulator.web.pages import forks
+from simulator.web.pages import annotate
 from simulator.web.templating import page
 
 log = get_logger("web")
@@ -51,6 +53,11 @@ ROUTES = [
     Route("/analysis/telephone", analysis.telephone_analysis),
     Route("/analysis/files/{key}/{name}", analysis.analysis_file),
     Route("/search", search.search_page),
+    Route("/conversations/{id}/forks", forks.forks_page),  # fork tree and two continuations (issue 25)
+    Route("/forks/compare", forks.compare_page),
+    Route("/experiments/{id}/annotate", annotate.annotate_list),  # annotation mode only (issue 25)
+    Route("/experiments/{id}/annotate/{cid}", annotate.annotate_one),
+    Route("/experiments/{id}/annotate/{cid}", annotate.save, methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]
 
@@ -68,10 +75,12 @@ async def no_page(request: Request, exc: Exception) -> Response:
     return page(request, "error.html", status_code=404, message=f"no page {request.url.path}")
 
 
-def create_app(store: Store, settings: Settings, analyses: Analyses, access: Access = Access()) -> Guard:
+def create_app(store: Store, settings: Settings, analyses: Analyses, access: Access = Access(),
+               annotating: "annotate.Annotating | None" = None) -> Guard:
     app = Starlette(routes=ROUTES, exception_handlers={SimulatorError: problem, PyMongoError: problem, 404: no_page})
     app.state.store = store
     app.state.settings = settings
     app.state.analyses = analyses
     app.state.where = where(settings)
+    app.state.annotating = annotating  # None: read-only (the guard refuses every POST)
     return Guard(app, access)

@@ -9,11 +9,12 @@ none is given.
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 import tempfile
 import webbrowser
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import uvicorn
@@ -25,6 +26,8 @@ from simulator.web.access import Access, is_loopback, new_token
 from simulator.web.analyses import Analyses
 from simulator.web.app import create_app
 from simulator.web.database import open_read_only, where
+from simulator.web.pages.annotate import Annotating
+from simulator.store import connect
 
 
 
@@ -40,12 +43,23 @@ class Listening:
         return f"http://{host}:{self.port}/" + (f"?token={self.token}" if self.token else "")
 
 
+MIN_TOKEN_CHARS = 32  # a generated token has 32 characters (24 random bytes)
+TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~-]+")  # what a URL carries as it is
+
+
 def access_for(host: str, token: str | None) -> tuple[Access, bool]:
-    """The access rule for this address, and whether the token was generated here."""
+    """The access rule for this address, and whether the token was generated here. On an address other
+    machines reach, a token a person chose must be as hard to guess as a generated one."""
     if token is not None and not token.strip():
         raise ValidationError("--token is empty")
     if token is None and not is_loopback(host):
         return Access(new_token()), True
+    if token is not None and not TOKEN_CHARS.fullmatch(token):
+        raise ValidationError("--token may hold only letters, digits and . _ ~ - (it travels in a URL)",
+                              "leave --token out to have one generated and printed")
+    if token is not None and not is_loopback(host) and len(token) < MIN_TOKEN_CHARS:
+        raise ValidationError(f"--token is {len(token)} characters; on {host} it needs at least {MIN_TOKEN_CHARS}",
+                              "leave --token out to have one generated and printed")
     return Access(token), False
 
 
@@ -75,18 +89,20 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 async def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
-                open_browser: bool = False) -> None:
+                open_browser: bool = False, annotate: bool = False) -> None:
     access, generated = access_for(host, token)
     check_port(port)
-    store = await open_read_only(settings)
+    store = await open_read_only(settings) if not annotate else await connect(settings)  # connect: identity, gate
+    annotating = Annotating.start(store.user, store.server.authenticated_user is not None) if annotate else None
+    access = replace(access, writes=annotate)
     analyses = Analyses(Path(tempfile.mkdtemp(prefix="sim-explore-")))
     try:
         sock = bind(host, port)
         listening = Listening(host, sock.getsockname()[1], access.token)
-        announce(listening, settings, generated)
+        announce(listening, settings, generated, annotating)
         if open_browser:
             webbrowser.open(listening.url)
-        config = uvicorn.Config(create_app(store, settings, analyses, access), log_level="warning",
+        config = uvicorn.Config(create_app(store, settings, analyses, access, annotating), log_level="warning",
                                 access_log=False, lifespan="off", timeout_graceful_shutdown=1)
         await uvicorn.Server(config).serve(sockets=[sock])
     finally:
@@ -94,8 +110,11 @@ async def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAUL
         await store.close()
 
 
-def announce(listening: Listening, settings: Settings, generated: bool) -> None:
-    print(f"explorer at {listening.url}  (database {where(settings)}, read-only; Ctrl-C stops it)")
+def announce(listening: Listening, settings: Settings, generated: bool, annotating: Annotating | None = None) -> None:
+    mode = f"annotating as {annotating.annotator}" if annotating else "read-only"
+    print(f"explorer at {listening.url}  (database {where(settings)}, {mode}; Ctrl-C stops it)")
+    if annotating:
+        print(f"labels are stored as {annotating.annotator!r}: {annotating.how}")
     if generated:
         print("the token in that URL is needed on every request; it is shown only now")
     sys.stdout.flush()

@@ -65,5 +65,6 @@ def render(name: str, **context: Any) -> str:
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A whole page: the template with the database it shows and the current path (for the menu)."""
-    return HTMLResponse(render(name, where=request.app.state.where, path=request.url.path, **context),
+    return HTMLResponse(render(name, where=request.app.state.where, path=request.url.path,
+                               annotating=getattr(request.app.state, "annotating", None), **context),
                         status_code=status_code)

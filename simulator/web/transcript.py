@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from simulator import protocols
 from simulator.cli.render import Colours, section
 from simulator.core.conversation import Conversation
 from simulator.analysis.scorers import column
@@ -75,8 +76,12 @@ def scores_by_index(stored: Iterable[MessageScore]) -> dict[int, dict[str, float
 
 
 def legend(conversation: Conversation) -> list[tuple[str, str]]:
-    """(role or participant, colour) in order of appearance."""
-    return list(Colours(conversation).colours.items())
+    """(role or participant, colour) in order of appearance; a participant with a model of its own (a chatroom's
+    lm1, a backrooms' Claude 1) is named with its model, unless its name already is the model."""
+    llms = conversation.spec.llms
+    models = {a.name: llms[a.llm].model for a in conversation.agents if 0 <= a.llm < len(llms)}
+    return [(f"{who} ({models[who]})" if who in models and models[who].split("/", 1)[-1] not in who else who, colour)
+            for who, colour in Colours(conversation).colours.items()]
 
 
 def entries(conversation: Conversation, messages: Iterable[Message], *, summaries: Mapping[int, str] | None = None,
@@ -85,13 +90,15 @@ def entries(conversation: Conversation, messages: Iterable[Message], *, summarie
     `summaries`: day -> summary, placed after each day's last message among `messages`."""
     messages = list(messages)
     colours, cycle = Colours(conversation), cycle_indexes(conversation)
+    readable = protocols.get(conversation.spec.protocol).readable
     last_of_day = {m.day: m.index for m in messages}
     shown, current = [], opened
     for m in messages:
         heading = section(conversation, m.day, m.round)
         summary = (summaries or {}).get(m.day) if last_of_day[m.day] == m.index else None
         shown.append(Entry(index=m.index, day=m.day, round=m.round, speaker=m.speaker, role=m.role,
-                           colour=colours.of(m.speaker, m.role), content=m.content, raw=m.raw_content,
+                           colour=colours.of(m.speaker, m.role), content=readable(m.role, m.content),
+                           raw=m.raw_content,
                            cleaning=cleaning(m.raw_content, m.content), scores=(scores or {}).get(m.index, {}),
                            heading=heading if heading != current else None, summary=summary,
                            in_cycle=m.index in cycle))

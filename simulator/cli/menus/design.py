@@ -41,6 +41,7 @@ async def ask_start(ui: Ui, draft: dict) -> bool:
     def check(text: str) -> str:  # role variables can be checked once roles exist; else when saving
         return rules.check_content(text, roles, variants, False) if roles else rules.check_text(text)
 
+    show_variables(ui, draft, with_agent=False, where="the starting message")  # before it is typed, not after
     text = await ui.text("Starting message (the first thing said in the room)", default=draft["starting_message"],
                          check=check, multiline=True)
     if text is None:
@@ -61,14 +62,16 @@ async def ask_llms(ui: Ui, draft: dict) -> bool:
                 (f"LLM {n}: top_k (1 to 1000; blank: the model's default)", rules.parse_top_k,
                  _shown(old.get("top_k"))),
                 (f"LLM {n}: top_p (above 0, at most 1; blank: the model's default)", rules.parse_top_p,
-                 _shown(old.get("top_p")))):
+                 _shown(old.get("top_p"))),
+                (f"LLM {n}: max tokens per reply (1 to 100000; blank: the model's own limit)", rules.parse_max_tokens,
+                 _shown(old.get("max_tokens")))):
             text = await ui.text(message, default=default, check=parse)
             if text is None:
                 return False
             answers.append(parse(text))
-        model, temperature, top_k, top_p = answers
+        model, temperature, top_k, top_p, max_tokens = answers
         llms.append({k: v for k, v in {"model": model, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-                                       "max_tokens": old.get("max_tokens")}.items() if v is not None})
+                                       "max_tokens": max_tokens}.items() if v is not None})
         if len(llms) >= MAX_LLMS:
             break
         more = await ui.confirm("Add another LLM?", default=len(llms) < len(before))
@@ -77,6 +80,16 @@ async def ask_llms(ui: Ui, draft: dict) -> bool:
         if not more:
             break
     draft["llms"] = llms
+    text = await ui.text(f"Longest turn in paragraphs (1 to {rules.MAX_PARAGRAPHS}; blank: no limit; a longer "
+                         f"turn keeps its first paragraphs)", default=_shown(draft.get("max_paragraphs")),
+                         check=rules.parse_max_paragraphs)
+    if text is None:
+        return False
+    paragraphs = rules.parse_max_paragraphs(text)
+    if paragraphs is None:
+        draft.pop("max_paragraphs", None)
+    else:
+        draft["max_paragraphs"] = paragraphs
     return True
 
 
@@ -133,8 +146,9 @@ async def ask_favourite(ui: Ui, draft: dict) -> bool:
     return True
 
 
-def show_variables(ui: Ui, draft: dict, with_agent: bool) -> None:
-    table = Table(title="Template variables for " + ("agents' prompts" if with_agent else "the summarizer"),
+def show_variables(ui: Ui, draft: dict, with_agent: bool, where: str | None = None) -> None:
+    where = where or ("agents' prompts" if with_agent else "the summarizer")
+    table = Table(title=f"Template variables for {where}",
                   title_justify="left", show_edge=False)
     table.add_column("write")
     table.add_column("gives (1 agent / 2 agents)", style="dim")
@@ -209,8 +223,12 @@ async def create_experiment(session: Session) -> StoredExperiment | None:
             return None
         if choice == "new":
             session.draft = None
-    draft = session.draft = session.draft or rules.empty_draft()
-    for part in ("name", "start", "llms", "sections", "roles", "summarizer", "favourite"):
+    if session.draft is None:
+        session.draft = rules.empty_draft()
+        session.draft["llms"] = [{"model": await rules.default_model(session.settings)}]
+    draft = session.draft
+    # roles before the starting message: it may use their variables, shown before it is typed
+    for part in ("name", "llms", "sections", "roles", "start", "summarizer", "favourite"):
         if not await ask_part(ui, draft, part):
             ui.say("the draft is kept; Create experiment continues it", style="dim")
             return None

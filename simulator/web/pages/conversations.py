@@ -53,11 +53,18 @@ async def read_all(store: Store, conversation_id: ObjectId) -> tuple[Transcript,
 async def conversation_page(request: Request) -> Response:
     store = store_of(request)
     shown, scores = await read_all(store, path_id(request))
+    context = await conversation_context(store, shown, scores, text_param(request, "view"))
+    return page(request, "conversation.html", **context)
+
+
+async def conversation_context(store: Store, shown: Transcript, scores: dict[int, dict[str, float]],
+                               view: str = "") -> dict:
+    """What conversation.html shows, for the explorer's page and for a published site (simulator/web/publish.py)."""
     conversation = shown.conversation
     summaries = {s["day"]: s["content"] for s in shown.summaries}
     listed = entries(conversation, shown.messages, summaries=summaries, scores=scores)
     protocol = conversation.spec.protocol
-    view = text_param(request, "view") or {"backrooms": "side", "telephone": "chain"}.get(protocol, "linear")
+    view = view or {"backrooms": "side", "telephone": "chain"}.get(protocol, "linear")
     extra = {}
     if view == "side" and protocol == "backrooms":
         extra["rounds"] = side_by_side(listed, [a.name for a in conversation.agents])
@@ -65,10 +72,9 @@ async def conversation_page(request: Request) -> Response:
         extra["chain"] = await asyncio.to_thread(chain_view, conversation, shown.messages)
     else:
         view = "linear"
-    return page(request, "conversation.html", c=conversation, status=await run_status(store, conversation),
-                entries=listed, legend=legend(conversation),
-                protocol=protocols.get(protocol), view=view, formats=FORMATS, stream=live.conversation_url(shown),
-                **extra)
+    return dict(c=conversation, status=await run_status(store, conversation), entries=listed,
+                legend=legend(conversation), protocol=protocols.get(protocol), view=view, formats=FORMATS,
+                stream=live.conversation_url(shown), **extra)
 
 
 async def conversation_events(request: Request) -> Response:

@@ -1,0 +1,97 @@
+"""A Ray cluster of two nodes on this machine (`scripts/services.py ray up`): a batch's actors work on both
+nodes, the worker node's raylet is killed mid-batch, and the head's actors finish every cell exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from processes import group_members
+from test_workers import assert_completed_whole, batch_of, start_batch
+
+pytest.importorskip("ray")
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAD, WORKER = "127.0.0.2", "127.0.0.3"
+
+
+def services(state: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "services.py"), "ray", *args, "--state", str(state)],
+                          capture_output=True, text=True, timeout=180)
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def raylet_of(state: Path, node: int) -> int:
+    """The raylet among the processes of node `node`'s `ray start` (its process group)."""
+    leader = json.loads((state / "run" / f"ray-node-{node}.pid").read_text())["pid"]
+    for pid in group_members(leader):
+        if b"raylet/raylet" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return pid
+    raise AssertionError(f"no raylet in node {node}'s process group")
+
+
+async def busy_on_both_nodes(store, batch_id, process: subprocess.Popen) -> list:
+    """Wait until a worker runs on each node and the worker node's is in the middle of a cell."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            found = [(w.node, w.pid, w.completed) for w in await store.workers.of_batch(batch_id)]
+            raise AssertionError(f"the batch ended first; workers {found}: {process.stdout.read()[-500:]}")
+        workers = {w.node: w for w in await store.workers.of_batch(batch_id) if not w.finished}
+        if workers.keys() == {HEAD, WORKER} and workers[WORKER].messages >= 5 and workers[WORKER].running:
+            return list(workers.values())
+        await asyncio.sleep(0.05)
+    raise AssertionError("the workers never ran on both nodes")
+
+
+async def test_two_nodes_one_lost_mid_batch_every_cell_once(store, cli_env, private_state):
+    port = free_port(HEAD)
+    started = services(private_state, "up", "--nodes", "2", "--ray-port", str(port))
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert f"RAY_ADDRESS={HEAD}:{port}" in started.stdout
+        # one cell at a time per actor, so the first actor up cannot finish the batch before the other starts
+        process = start_batch(cli_env, "--ray", f"{HEAD}:{port}", "--workers", "2", "--concurrency", "2", cells=12,
+                              messages=30)
+        batch_id = await batch_of(process)
+        await busy_on_both_nodes(store, batch_id, process)
+        listed = subprocess.run([sys.executable, "-m", "simulator", "batch", "workers", str(batch_id)],
+                                env={**cli_env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=60)
+        assert HEAD in listed.stdout and WORKER in listed.stdout, listed.stdout + listed.stderr
+
+        os.kill(raylet_of(private_state, 2), signal.SIGKILL)
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        assert "died; the others took over its cells" in out
+        assert f"batch {batch_id} completed: 12 of 12 completed" in out.replace("\n", " ")
+        await assert_completed_whole(store, batch_id, 30)
+        batch = await store.batches.get(batch_id)
+        runs = [(await store.conversations.get(c.conversation_id)).runs for c in batch.cells]
+        assert max(runs) >= 2, runs  # a cell the lost node had started was resumed on the head
+        assert {w.node for w in await store.workers.of_batch(batch_id)} == {HEAD, WORKER}
+    finally:
+        stopped = services(private_state, "down")
+        assert stopped.returncode == 0, stopped.stderr
+    assert not [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                if str(private_state / "ray").encode() in _cmdline(pid)]  # nothing of the cluster is left
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
