@@ -14,6 +14,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = ["overhead.py", "concurrency.py", "long_conversation.py", "memory.py", "store_scale.py",
            "query_plans.py", "write_concurrency.py", "workers_sweep.py", "web_render.py", "model_speed.py",
            "real_model_overhead.py", "imports.py"]
+SCRIPTS += ["search_scale.py", "ray_cluster_sweep.py"]  # issue 26: message search, batches on two Ray nodes
 
 
 def main() -> int:

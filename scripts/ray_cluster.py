@@ -14,12 +14,15 @@ a node killed with -9 left behind (its workers, in process groups of their own, 
 the cluster's session), found by the session folder STATE/ray in their command line.
 
 Nothing leaves the machine: usage statistics are off, the dashboard is not started, and the
-object store is small (only run specifications and ids go through it).
+object store is small (only run specifications and ids go through it). Ray's own servers listen
+on every interface, so the cluster requires a token (`auth_env`): whoever starts a batch on it
+exports the RAY_AUTH_MODE and RAY_AUTH_TOKEN_PATH that `ray up` prints.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -34,6 +37,27 @@ OBJECT_STORE_BYTES = 100 * 1024 * 1024  # Ray's minimum is 75 MB; actors exchang
 STARTED = "Ray runtime started."
 STOP_WAIT = 3.0  # seconds a node gets after SIGTERM before SIGKILL (Ray would drain for 30; the state is in MongoDB)
 ENV = {"RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def auth_env(state: Path) -> dict[str, str]:
+    """Token authentication, on every node and for whoever starts a batch on the cluster (`ray up` prints
+    these). Ray 2.60's GCS and raylets listen on every interface whatever the node address, so without
+    a token anyone who reaches this machine could run code on it. Said outright on each node: once a
+    local `ray.init()` has written ~/.ray/auth_token (`--ray auto` does), a head started with the mode
+    unset turns tokens on and a node joining it with the mode unset does not, and is refused."""
+    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_file(state))}
+
+
+def token_file(state: Path) -> Path:
+    return temp_dir(state) / "auth_token"
+
+
+def ensure_token(state: Path) -> None:
+    """A random token of this cluster's own, readable by its owner only; kept for the next `ray up`."""
+    path = token_file(state)
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
 
 
 def node_address(number: int) -> str:
@@ -65,6 +89,12 @@ def free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
+def listening(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
 def started(log: Path, offset: int):
     """A readiness check: `ray start` printed that the node runs, after `offset` in its log."""
     def ready() -> bool:
@@ -81,14 +111,19 @@ def up(state: Path, nodes: int, port: int) -> str:
     """Start the head and nodes - 1 more; returns the address to pass to `--ray`."""
     if nodes < 1 or nodes > 16:
         raise ServiceError(f"--nodes must be 1 to 16, got {nodes}")
+    if not service(state, 1).running() and listening(HEAD_ADDRESS, port):
+        raise ServiceError(f"{HEAD_ADDRESS}:{port} is taken (another Ray cluster, or one whose state folder is gone: "
+                           f"`scripts/services.py ray down --state DIR` with its folder); choose --ray-port")
     temp_dir(state).mkdir(parents=True, exist_ok=True)
+    ensure_token(state)
     for number in range(1, nodes + 1):
         node = service(state, number)
         if node.running():
             say(f"ray node {number}: already running at {node_address(number)} (pid {node.running()[0]})")
             continue
         offset = node.log_file.stat().st_size if node.log_file.exists() else 0
-        node.start(start_argv(state, number, port), None, ENV, started(node.log_file, offset), timeout=120,
+        node.start(start_argv(state, number, port), None, {**ENV, **auth_env(state)}, started(node.log_file, offset),
+                   timeout=120,
                    facts={"address": node_address(number), "head": f"{HEAD_ADDRESS}:{port}"})
         say(f"ray node {number}: {'head ' if number == 1 else ''}at {node_address(number)}")
     return f"{HEAD_ADDRESS}:{port}"
@@ -172,7 +207,9 @@ def main(state: Path, action: str | None, nodes: int, port: int) -> int:
     if action == "up":
         address = up(state, nodes, port)
         print(f"RAY_ADDRESS={address}")
-        print(f"run a batch on it with: simulator batch ... --ray {address}")
+        for name, value in auth_env(state).items():
+            print(f"{name}={value}")
+        print(f"export the two RAY_AUTH_ variables, then: simulator batch ... --ray {address}")
         return 0
     if action == "down":
         down(state)

@@ -35,3 +35,9 @@ async def test_a_batch_exports_into_one_csv_with_settings_and_scores(store, cli_
     assert {r["day"] for r in rows} == {"1"}
     refused = simulator("export", "--batch", str(batch_id), "--format", "txt", env=cli_env)
     assert refused.returncode != 0 and "exports as csv or jsonl" in refused.stderr
+    analysed = simulator("analyze", "experiment", str(batch_id), "-o", str(tmp_path / "by_batch"), env=cli_env)
+    assert analysed.returncode == 0, analysed.stderr
+    assert "analysed 2 run(s) of experiment 'Small prison'" in analysed.stdout
+    one = str(messages[0]["conversation_id"])
+    analysed = simulator("analyze", "experiment", one, "-o", str(tmp_path / "one"), env=cli_env)
+    assert analysed.returncode == 0 and "analysed 1 run(s)" in analysed.stdout, analysed.stderr

@@ -15,8 +15,17 @@ from pathlib import Path
 
 import pytest
 
+import pickle
+
+from bson import ObjectId
 from processes import group_members
 from test_workers import assert_completed_whole, batch_of, start_batch
+
+from simulator.batch.node_secrets import with_node_secrets, without_secrets
+from simulator.batch.ray_runner import check_reachable
+from simulator.errors import ConfigError
+from simulator.batch.workers import WorkerJob
+from simulator.config import load_settings
 
 pytest.importorskip("ray")
 
@@ -64,9 +73,11 @@ async def test_two_nodes_one_lost_mid_batch_every_cell_once(store, cli_env, priv
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         assert f"RAY_ADDRESS={HEAD}:{port}" in started.stdout
+        token = dict(line.split("=", 1) for line in started.stdout.splitlines() if line.startswith("RAY_AUTH_"))
+        assert token["RAY_AUTH_MODE"] == "token" and Path(token["RAY_AUTH_TOKEN_PATH"]).stat().st_mode & 0o077 == 0
         # one cell at a time per actor, so the first actor up cannot finish the batch before the other starts
-        process = start_batch(cli_env, "--ray", f"{HEAD}:{port}", "--workers", "2", "--concurrency", "2", cells=12,
-                              messages=30)
+        process = start_batch({**cli_env, **token}, "--ray", f"{HEAD}:{port}", "--workers", "2", "--concurrency", "2",
+                              cells=12, messages=30)
         batch_id = await batch_of(process)
         await busy_on_both_nodes(store, batch_id, process)
         listed = subprocess.run([sys.executable, "-m", "simulator", "batch", "workers", str(batch_id)],
@@ -95,3 +106,28 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_a_ray_job_carries_no_secret_and_each_node_puts_its_own_back():
+    here = load_settings({"MONGODB_URI": "mongodb://alice:s3cret@db1:27017,db2:27017/?authMechanism=PLAIN",
+                          "OPENAI_API_KEY": "sk-here", "ANTHROPIC_API_KEY": "ak-here", "LAB_KEY": "lab-here",
+                          "SIM_ENDPOINTS": "lab=openai http://lab:8000/v1 LAB_KEY", "DB_NAME": "study"})
+    sent = without_secrets(here)
+    wire = pickle.dumps(WorkerJob(settings=sent, batch_id=ObjectId(), run="r", concurrency=2))
+    assert sent.secrets() == [] and not any(s.encode() in wire for s in here.secrets())
+    assert sent.mongodb_uri == "mongodb://alice@db1:27017,db2:27017/?authMechanism=PLAIN" and sent.db_name == "study"
+    node = load_settings({"MONGODB_URI": "mongodb://alice:node-pw@db1:27017,db2:27017/", "OPENAI_API_KEY": "sk-node",
+                          "LAB_KEY": "lab-node", "SIM_ENDPOINTS": "lab=openai http://lab:8000/v1 LAB_KEY"})
+    there = with_node_secrets(sent, node)
+    assert there.mongodb_uri == "mongodb://alice:node-pw@db1:27017,db2:27017/?authMechanism=PLAIN"
+    assert (there.openai_api_key, there.extra_endpoints[0].key, there.db_name) == ("sk-node", "lab-node", "study")
+    stranger = load_settings({"MONGODB_URI": "mongodb://bob:other@db1:27017,db2:27017/"})
+    assert with_node_secrets(sent, stranger).mongodb_uri == sent.mongodb_uri  # another user's password is not used
+
+
+def test_no_cluster_at_the_address_is_one_line_at_once():
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as refused:
+        check_reachable(f"{HEAD}:{free_port(HEAD)}", "simulator batch resume B")
+    assert "no Ray cluster answers at 127.0.0.2:" in refused.value.one_line() and time.monotonic() - started < 5
+    assert "simulator batch resume B" in refused.value.one_line()

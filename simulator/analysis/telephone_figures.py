@@ -14,6 +14,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from simulator.analysis.plotting import save  # noqa: E402
 
 from simulator.analysis.telephone import AttractorRow, Chain, mean_by_generation  # noqa: E402
 
@@ -94,8 +97,9 @@ def attractor_bars(rows: Sequence[AttractorRow], metric: str, folder: Path) -> P
 
 
 def _save(figure, path: Path) -> Path:
+    """PNG and SVG beside it, in the shared palette (simulator/analysis/plotting.py); whole generations on the axis."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    for axes in figure.axes:
+        if "generation" in axes.get_xlabel():
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return save(figure, path)

@@ -11,21 +11,25 @@ whose node is lost before it starts is lost like any other. Each records its nod
 its worker document
 (`simulator batch workers ID`); `--endpoints` gives each actor its model server.
 
-What travels over the network: the WorkerJob (settings, the batch id, concurrency and retry
-limits) to each actor and the actor's owner id back; the settings' secrets (API keys, the
-database password) travel with them, as they must for the actor to reach the database and the
-model servers, so the cluster's network must be trusted (README, "Ray on real machines").
-Every message and count goes through MongoDB.
+What travels over the network: the WorkerJob (the database's address and name, the model servers,
+the batch id, concurrency and retry limits) to each actor, without a password or an API key
+(simulator/batch/node_secrets.py: each actor takes those from its own node's environment), and
+the actor's owner id back. Every message and count goes through MongoDB.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import replace
 from typing import Any
 
+from simulator.batch.node_secrets import with_node_secrets, without_secrets
 from simulator.batch.workers import WorkerJob, work
 from simulator.errors import ConfigError
+from simulator.logs import get_logger
+
+log = get_logger("batch.ray")
 
 
 def _ray() -> Any:
@@ -47,19 +51,39 @@ def local_node_address(address: str) -> str | None:
         return None
 
 
-def connect(ray: Any, address: str) -> None:
+def check_reachable(address: str, resume: str, timeout: float = 3.0) -> None:
+    """One line at once when nothing listens at a `HOST:PORT` address: Ray itself would retry for
+    minutes (measured: still waiting after 200 s)."""
+    host, _, port = address.rpartition(":")
+    if not host or "://" in address or not port.isdigit():
+        return  # `auto`, a ray:// client address: Ray's own checks
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigError(f"no Ray cluster answers at {address} ({exc.strerror or exc})",
+                          "start one (`ray start --head` on its first machine, or scripts/services.py ray up "
+                          f"here), then `{resume}`") from None
+
+
+def connect(ray: Any, address: str, resume: str = "simulator batch resume BATCH_ID") -> None:
     if ray.is_initialized():
         return
+    check_reachable(address, resume)
     options: dict[str, Any] = {}
     if address != "auto" and local_node_address(address):
         options["_node_ip_address"] = local_node_address(address)
     try:
         ray.init(address=None if address == "auto" else address, ignore_reinit_error=True, log_to_driver=False,
                  include_dashboard=False, configure_logging=False, **options)
-    except ConnectionError as exc:
-        raise ConfigError(f"no Ray cluster answers at {address}: {str(exc).splitlines()[0][:200]}",
-                          "start one (`ray start --head` on its first machine, or scripts/services.py ray up "
-                          "here), or use --ray auto") from None
+    except ray.exceptions.AuthenticationError:
+        raise ConfigError(f"the Ray cluster at {address} wants its token",
+                          "export RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH (or RAY_AUTH_TOKEN) as the cluster's "
+                          "nodes have them; scripts/services.py ray up prints them") from None
+    except ConnectionError:  # something answered at the address (check_reachable) but would not let us in
+        raise ConfigError(f"the Ray cluster at {address} refused this connection",
+                          "a cluster with token authentication (scripts/services.py ray up starts one) needs "
+                          "RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN exported as its nodes have "
+                          "them; the same Ray version must run everywhere") from None
 
 
 def placements(ray: Any, count: int) -> list[Any]:
@@ -77,7 +101,7 @@ class RayWorkers:
 
     def __init__(self, jobs: list[WorkerJob], address: str):
         ray = self.ray = _ray()
-        connect(ray, address)
+        connect(ray, address, f"simulator batch resume {jobs[0].batch_id}")
 
         @ray.remote(max_restarts=0, max_task_retries=0)
         class Worker:
@@ -85,8 +109,10 @@ class RayWorkers:
                 import ray as ray_here
 
                 from simulator import aio
+                from simulator.config import load_settings
 
-                return aio.run(work(replace(job, node=ray_here.util.get_node_ip_address()))).owner
+                settings = with_node_secrets(job.settings, load_settings())
+                return aio.run(work(replace(job, settings=settings, node=ray_here.util.get_node_ip_address()))).owner
 
             def pid(self) -> int:
                 import os
@@ -97,7 +123,8 @@ class RayWorkers:
         self.actors = [Worker.options(scheduling_strategy=strategy, num_cpus=0).remote()
                        for strategy in placements(ray, len(jobs))]
         self.started_here = address == "auto"
-        self.refs = [actor.run.remote(job) for actor, job in zip(self.actors, jobs)]
+        self.refs = [actor.run.remote(replace(job, settings=without_secrets(job.settings)))
+                     for actor, job in zip(self.actors, jobs)]
         self._lost: list[int] | None = None  # known once joined
 
     def running(self) -> bool:
@@ -105,7 +132,8 @@ class RayWorkers:
         return len(done) < len(self.refs)
 
     def lost(self) -> list[int]:
-        """Actors that died (killed, or their node lost): the others take their cells over."""
+        """Actors that died (killed, their node lost) or failed (their node's settings refused, say): the
+        others take their cells over; why an actor failed is in the log."""
         if self._lost is not None:
             return self._lost
         lost = []
@@ -115,6 +143,9 @@ class RayWorkers:
                 try:
                     self.ray.get(ref)
                 except self.ray.exceptions.RayActorError:  # ActorDiedError, ActorUnavailableError (node lost)
+                    lost.append(i + 1)
+                except self.ray.exceptions.RayError as exc:
+                    log.warning("Ray actor %d failed: %s", i + 1, str(exc).strip().splitlines()[-1][:300])
                     lost.append(i + 1)
         return lost
 

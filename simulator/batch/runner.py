@@ -158,6 +158,16 @@ def batch_state(batch: Batch, statuses: list[str]) -> str:
     return "stopping" if batch.stop_requested and state == "running" else state
 
 
+async def batches_with_state(store: Store, **filters) -> list[tuple[Batch, str]]:
+    """Batches newest first (`filters` as BatchRepository.list takes them), each with batch_state from its cells
+    as stored now: what `batch list`, the menus and the explorer's list show alike."""
+    listed = []
+    for batch in await store.batches.list(**filters):
+        found = await store.conversations.statuses_in_batch(batch.id)
+        listed.append((batch, batch_state(batch, [found.get(c.conversation_id, "missing") for c in batch.cells])))
+    return listed
+
+
 async def run_batch(store: Store, settings: Settings, batch_id: ObjectId, model_settings: ModelSettings, *,
                     concurrency: int = DEFAULT_CONCURRENCY, token_budget: int | None = None,
                     progress: BatchProgress | None = None,

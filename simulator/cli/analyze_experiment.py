@@ -16,7 +16,7 @@ from simulator.config import Settings
 def register(analyses: argparse._SubParsersAction) -> None:
     p = analyses.add_parser("experiment", help="toxicity per role, persuasion, agreement and regressions of a role "
                                                "experiment's runs: tables, CSV and figures")
-    p.add_argument("experiment", help="experiment id or name")
+    p.add_argument("experiment", help="experiment id or name; or a batch id, or one conversation's id")
     p.add_argument("--batch", help="only this batch's conversations")
     p.add_argument("--by", default="", help="group by these factors, comma-separated (default: model and every "
                                             "variant, e.g. model,variant.goal; also agents.ROLE, days, batch_id)")
@@ -37,14 +37,19 @@ async def analyze_command(args, settings: Settings) -> int:
     from rich.console import Console
 
     from simulator.actions.analysis import analyse_experiment
-    from simulator.actions.experiments import find
+    from simulator.actions.experiment_runs import runs_of
+    from simulator.core.ids import is_id
     from simulator.cli.report_render import print_analysis
     from simulator.store import connect
 
     async with await connect(settings) as store:
-        stored = await find(store, args.experiment)
-        output = args.output or Path(f"analysis-{stored.id}")
-        analysis = await analyse_experiment(store, str(stored.id), args.batch, by=split(args.by),
+        stored, runs = await runs_of(store, args.experiment, args.batch)
+        named = args.experiment if is_id(args.experiment) else str(stored.id)  # a batch's or a run's own folder
+        output = args.output or Path(f"analysis-{named}")
+        analysis = await analyse_experiment(store, args.experiment, args.batch, by=split(args.by),
                                             scores=[s for text in args.score for s in split(text)], output=output)
-    print_analysis(Console(), analysis)
+    console = Console()
+    console.print(f"analysed {len(runs)} run(s) of experiment {stored.experiment.name!r} ({args.experiment})",
+                  highlight=False, markup=False)
+    print_analysis(console, analysis)
     return 0

@@ -19,7 +19,8 @@ from simulator.actions.conversations import preflight
 from simulator.actions.experiments import store_new
 from simulator.actions.ownership import require_creator
 from simulator.batch.plan import check_plan, create_batch
-from simulator.batch.runner import (DEFAULT_CONCURRENCY, STOP_POLL, BatchProgress, batch_state, cell_table,
+from simulator.batch.runner import (DEFAULT_CONCURRENCY, STOP_POLL, BatchProgress, batch_state, batches_with_state,
+                                    cell_table,
                                     cell_value, derive_status,
                                     run_batch)
 from simulator.core.assignments import parse_assignments
@@ -286,12 +287,10 @@ async def stop(store: Store, batch_id: ObjectId) -> int:
 async def list_batches(store: Store, args) -> int:
     """Batches newest first, filtered; the ids are whole so they can be copied."""
     experiment_id = (await find_experiment(store, args.experiment)).id if args.experiment else None
-    batches = await store.batches.list(experiment_id=experiment_id, limit=args.limit,
-                                       creator=store.user if args.mine else None, protocol=args.protocol)
+    listed = await batches_with_state(store, experiment_id=experiment_id, limit=args.limit,
+                                      creator=store.user if args.mine else None, protocol=args.protocol)
     rows = []
-    for batch in batches:
-        found = await store.conversations.statuses_in_batch(batch.id)
-        state = batch_state(batch, [found.get(c.conversation_id, "missing") for c in batch.cells])
+    for batch, state in listed:
         if args.status and state != args.status:
             continue
         rows.append([str(batch.id), batch.created_at.strftime("%Y-%m-%d %H:%M") if batch.created_at else "",

@@ -48,7 +48,7 @@ async def search_command(args: argparse.Namespace, settings: Settings) -> int:
         await show(store, Console(highlight=False), found, args.text)
         if "without its trigram index" in found.engine:
             print("the search index is not built yet: `simulator search --build-index` builds it once "
-                  "(about 4 minutes per 10^6 messages on 2 cores; writes go on)")
+                  "(minutes per 10^6 messages; writes go on)")
     return 0
 
 

@@ -174,25 +174,36 @@ $gin$;
 """
 
 
-# The message text as FerretDB stores it, in the C collation whatever the cluster's (the search
-# spells out every case itself, simulator/store/casefold.py); the index and the queries use it alike.
+# The message text as FerretDB stores it, in the C collation whatever the cluster's (the search spells
+# out every case itself, simulator/store/casefold.py), and the text of the message's `_id` (an
+# ObjectId's hex: its creation time first). The index and the queries use them alike.
 CONTENT_EXPRESSION = "(_jsonb->>'content') COLLATE \"C\""
+ID_EXPRESSION = "(_jsonb->>'_id') COLLATE \"C\""
 TRIGRAM_SUFFIX = "_content_trgm"  # the index is named after the messages table
 # Built when a database is connected while it holds fewer messages than this (under a second);
-# a larger collection gets it from `simulator search`, built without blocking writes (about 20 s
-# per 10^5 messages on 2 cores, README).
+# a larger collection gets it from `simulator search --build-index`, built without blocking writes
+# (README, Benchmarks: the time per 10^6 messages).
 TRIGRAM_AT_CONNECT = 5000
+EXTENSIONS = ("pg_trgm", "btree_gin")  # trigrams of text; `_id` text in the same GIN index
 
 
-def trigram_sql(database: str, at_connect: bool = True) -> str:
-    """The pg_trgm extension and the trigram index of the messages' text, in a block of its own so that
-    a cluster without pg_trgm (a PostgreSQL built without contrib) keeps its GIN indexes. With
-    `at_connect` only for a small collection; otherwise `build_trigram_sql` builds it concurrently.
+def trigram_index_sql(index: str, table: str, concurrently: bool = False) -> str:
+    """The search index (simulator/store/search_postgres.py): the text's trigrams and the `_id` text
+    in one GIN index, so one index scan applies both the phrase and a `_id` bound."""
+    return (f"CREATE INDEX {'CONCURRENTLY ' if concurrently else ''}IF NOT EXISTS {index} ON {table} USING gin "
+            f"(({CONTENT_EXPRESSION}) public.gin_trgm_ops, ({ID_EXPRESSION}) public.text_ops)")
+
+
+def trigram_sql(database: str) -> str:
+    """The extensions and the search index of the messages, in a block of its own so that a cluster
+    without them (a PostgreSQL built without contrib) keeps its GIN indexes, and only while the
+    collection is small; `build_trigram_sql` builds it concurrently on a large one.
 
     `fastupdate` stays on (unlike the equality indexes): an insert adds its ~400 trigrams to the
     index's pending list, which every search also reads, so a message is found as soon as it is
-    stored, and the list is merged in bulk (README, Benchmarks: append cost with and without)."""
-    limit = TRIGRAM_AT_CONNECT if at_connect else 0
+    stored, and the list is merged in bulk (README, Benchmarks: an append with and without)."""
+    create = trigram_index_sql("%I", "%I.%I").replace("'", "''")
+    extensions = "\n    ".join(f"CREATE EXTENSION IF NOT EXISTS {e} SCHEMA public;" for e in EXTENSIONS)
     return f"""
 DO $trgm$
 DECLARE
@@ -208,21 +219,20 @@ BEGIN
   IF tbl IS NULL OR to_regclass(format('%I.%I', db, tbl || {literal(TRIGRAM_SUFFIX)})) IS NOT NULL THEN
     RETURN;
   END IF;
-  EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %I.%I LIMIT {limit + 1}) s', db, tbl) INTO n;
-  IF n > {limit} THEN
+  EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %I.%I LIMIT {TRIGRAM_AT_CONNECT + 1}) s', db, tbl) INTO n;
+  IF n > {TRIGRAM_AT_CONNECT} THEN
     RETURN;  -- too large to build while a command waits to connect
   END IF;
   BEGIN
-    CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+    {extensions}
   EXCEPTION WHEN unique_violation OR duplicate_object THEN
-    NULL;  -- another process created it at the same moment
+    NULL;  -- another process created them at the same moment
   WHEN OTHERS THEN
-    RAISE WARNING 'no pg_trgm in this PostgreSQL, message search reads every message: %', SQLERRM;
+    RAISE WARNING 'no pg_trgm or btree_gin in this PostgreSQL, message search reads every message: %', SQLERRM;
     RETURN;
   END;
   BEGIN
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin (({CONTENT_EXPRESSION.replace("'", "''")}) '
-                   'public.gin_trgm_ops)', tbl || {literal(TRIGRAM_SUFFIX)}, db, tbl);
+    EXECUTE format('{create}', tbl || {literal(TRIGRAM_SUFFIX)}, db, tbl);
   EXCEPTION WHEN unique_violation OR duplicate_table THEN
     NULL;
   END;
@@ -231,12 +241,12 @@ $trgm$;
 """
 
 
-
 def build_trigram_sql(database: str) -> str:
     """A psql script (outside any transaction, as CREATE INDEX CONCURRENTLY must run) that builds the
-    trigram index of a large messages collection while writes go on; prints `built` at the end."""
+    search index of a large messages collection while writes go on; prints `built` at the end."""
+    extensions = "\n".join(f"CREATE EXTENSION IF NOT EXISTS {e} SCHEMA public;" for e in EXTENSIONS)
     return f"""\\set ON_ERROR_STOP 1
-CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+{extensions}
 SELECT _jsonb->>'table' || {literal(TRIGRAM_SUFFIX)} AS idx, _jsonb->>'table' AS tbl
   FROM {identifier(database)}._ferretdb_database_metadata WHERE _jsonb->>'_id' = {literal(schema.MESSAGES)} \\gset
 \\if :{{?tbl}}
@@ -246,8 +256,7 @@ SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(format('%I.
 DROP INDEX CONCURRENTLY {identifier(database)}.:"idx";
 \\endif
 SET maintenance_work_mem = '256MB';
-CREATE INDEX CONCURRENTLY IF NOT EXISTS :"idx" ON {identifier(database)}.:"tbl"
-  USING gin (({CONTENT_EXPRESSION}) public.gin_trgm_ops);
+{trigram_index_sql(':"idx"', identifier(database) + '.:"tbl"', concurrently=True)};
 \\endif
 \\echo built
 """

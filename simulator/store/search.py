@@ -6,12 +6,10 @@ finds it (simulator/store/casefold.py spells out Go's case folding); where the p
 up depends on the server:
 
 - FerretDB on PostgreSQL (the embedded store): PostgreSQL itself, through psql in a read-only
-  transaction, on the table FerretDB keeps the messages in, with a pg_trgm GIN index on the
-  message text (simulator/store/postgres_indexes.py) and the phrase as an exact PostgreSQL
-  regular expression. FerretDB v1 has no `$text`, and its `$regex` reads every message: 18 s at
-  10^5 messages. Measured with benchmarks/search_scale.py (README, Benchmarks): a median of
-  milliseconds at 10^6. The index is updated by every insert, so a message is found as soon as
-  it is stored.
+  transaction, with a pg_trgm GIN index on the message text (simulator/store/search_postgres.py).
+  FerretDB v1 has no `$text`, and its `$regex` reads every message: 18 s at 10^5 messages
+  (README, Benchmarks, for the figures at 10^6). The index is updated by every insert, so a
+  message is found as soon as it is stored.
 - MongoDB whose messages collection has a text index on `content`: `$text` with the phrase
   narrows by whole words through that index, and the same `$regex` keeps only true matches.
   A fragment of a word (`ard` in `yard`) is not a word there and finds nothing.
@@ -24,34 +22,22 @@ creation time), the same on every path, so every path returns the same messages.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bson import ObjectId
 
 from simulator.errors import ValidationError
-from simulator.logs import get_logger
-from simulator.store import Store, postgres_indexes, schema
-from simulator.store.casefold import postgres_pattern, python_pattern
+from simulator.store import Store, postgres_indexes, search_postgres
+from simulator.store.casefold import python_pattern
 from simulator.store.messages import Message, literal_pattern
 from simulator.store.storable import decode, encode
 
-log = get_logger("store.search")
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
 MAX_TEXT = 1000  # characters searched for at most
 MAX_LIMIT = 10000
-# The newest messages read first (RECENT_FACTOR x limit, at least RECENT_AT_LEAST): for a phrase in at
-# least one message of RECENT_FACTOR (5%) they hold `limit` matches, so the trigram index (which
-# returns every match, in storage order, to be sorted) is left for rarer phrases. Reading 2,000
-# messages costs about 15 ms at any size.
-RECENT_FACTOR = 20
-RECENT_AT_LEAST = 2000
 PER_CONVERSATION = 200  # conversations named: searched one by one with `$regex` up to this many
 
 
@@ -158,92 +144,22 @@ def newest_matches(docs: list[dict[str, Any]], text: str) -> list[Message]:
     return [Message.from_document(unique[key]) for key in sorted(unique, reverse=True)]
 
 
-async def _has_text_index(store: Store) -> bool:
-    async for index in await store.db[schema.MESSAGES].list_indexes():
-        if index.get("key", {}).get("_fts") == "text" and "content" in index.get("weights", {}):
-            return True
-    return False
-
-
-# --- FerretDB on PostgreSQL: the trigram index, read-only through psql -----------------------------------
+# --- FerretDB on PostgreSQL: its trigram index, read-only through psql ------------------------------------
 
 async def _on_postgres(store: Store, text: str, conversation_ids: list[ObjectId] | None, role: str | None,
-                       limit: int) -> tuple[list[Message], str] | None:
-    """None when this is not FerretDB on a PostgreSQL psql can reach (the caller uses `$regex`)."""
+                       limit: int, walk: int | None = None) -> tuple[list[Message], str] | None:
+    """None when this is not FerretDB on a PostgreSQL psql can reach (the caller uses `$regex`). The stored
+    text is in the store's escape form (simulator/store/storable.py), so the phrase is too."""
     server = store.server
     if not (server.flavour.startswith("FerretDB") and server.backend.startswith("PostgreSQL")):
         return None
     cluster = await postgres_indexes.read_record(store.db)
     if cluster is None or not (cluster.psql.exists() or shutil.which(str(cluster.psql))):
         return None
-    script = search_sql(store.db.name, encode(text), conversation_ids, role and encode(role), limit)
-    out = await postgres_indexes.run_psql(cluster, script, purpose="message search")
+    sql = search_postgres.script(store.db.name, encode(text), conversation_ids, role and encode(role), limit, walk)
+    out = await postgres_indexes.run_psql(cluster, sql, purpose="message search")
     if not out.startswith("indexed="):
         return None  # psql could not run or reach the cluster: logged by run_psql
-    indexed, *rows = out.splitlines()
-    docs = [doc for line in rows[:1] for doc in json.loads(line)] + [json.loads(line) for line in rows[1:]]
-    engine = "PostgreSQL trigram index" if indexed == "indexed=true" else \
-        "PostgreSQL without its trigram index (every message read)"
-    return newest_matches([decode(stored_form(doc)) for doc in docs], text), engine
-
-
-def search_sql(database: str, text: str, conversation_ids: list[ObjectId] | None, role: str | None,
-               limit: int) -> str:
-    """A psql script: the messages table from FerretDB's metadata, whether its trigram index is
-    ready, then the newest `limit` + 1 matches as JSON, in one read-only transaction.
-
-    The newest messages come first, but the trigram index finds matches in storage order, to be
-    read and sorted: all 10^6 of them for `the` at 10^6 messages (seconds). So the script first
-    reads the newest RECENT_FACTOR x `limit` messages (at least RECENT_AT_LEAST), walking FerretDB's `_id` index backwards and
-    stopping at `limit` + 1 matches, and prints them as one JSON array; only when they hold fewer
-    (a phrase in fewer than one message of RECENT_FACTOR) does it ask the trigram index for every
-    match, sorted by the text of `_id` (the order of the `_id` index), with plain index scans off so
-    that the planner cannot walk the `_id` index through every message instead. The cost of that
-    second part grows with the number of matches (README, Benchmarks)."""
-    table = f"{postgres_indexes.identifier(database)}.:\"tbl\""
-    match = (f"({postgres_indexes.CONTENT_EXPRESSION}) ~ {postgres_indexes.literal(postgres_pattern(text))}"
-             + (f" AND _jsonb->>'role' = {postgres_indexes.literal(role)}" if role else "")
-             + (" AND _jsonb->>'conversation_id' = ANY(ARRAY[" + ", ".join(
-                 postgres_indexes.literal(str(c)) for c in conversation_ids) + "]::text[])"
-                if conversation_ids else ""))
-    wanted = limit + 1
-    fields = "_jsonb - 'raw_content' - 'usage' - 'logprobs'"
-    return f"""\\set ON_ERROR_STOP 1
-BEGIN READ ONLY;
-SET LOCAL max_parallel_workers_per_gather = 0;
-SELECT _jsonb->>'table' AS tbl FROM {postgres_indexes.identifier(database)}._ferretdb_database_metadata
- WHERE _jsonb->>'_id' = 'messages' \\gset
-\\if :{{?tbl}}
-SELECT 'indexed=' || (SELECT coalesce(bool_and(indisvalid), false) FROM pg_index
- WHERE indexrelid = to_regclass(format('%I.%I', {postgres_indexes.literal(database)},
-                                       :'tbl' || {postgres_indexes.literal(postgres_indexes.TRIGRAM_SUFFIX)})));
-SELECT count(*) >= {wanted} AS recent_enough, coalesce(jsonb_agg({fields}), '[]')::text AS recent_rows
-FROM (SELECT _jsonb FROM (SELECT _jsonb FROM {table} ORDER BY _jsonb->'_id' DESC LIMIT {max(RECENT_AT_LEAST, RECENT_FACTOR * limit)}) newest
-      WHERE {match} LIMIT {wanted}) found \\gset
-\\echo :recent_rows
-\\if :recent_enough
-\\else
-SET LOCAL enable_indexscan = off;
-SELECT ({fields})::text FROM {table} WHERE {match} ORDER BY _jsonb->>'_id' DESC LIMIT {wanted};
-\\endif
-\\else
-SELECT 'indexed=false';
-\\endif
-COMMIT;
-"""
-
-
-def stored_form(doc: dict[str, Any]) -> dict[str, Any]:
-    """A document as pymongo would read it, from FerretDB's stored form: `$s` names each top-level
-    field's BSON type (an ObjectId is stored as its hex, a date as milliseconds since 1970)."""
-    types = {name: spec.get("t") for name, spec in doc.get("$s", {}).get("p", {}).items()}
-    values: dict[str, Any] = {}
-    for name, value in doc.items():
-        kind = types.get(name)
-        if kind == "objectId":
-            value = ObjectId(value)
-        elif kind == "date":
-            value = EPOCH + timedelta(milliseconds=value)
-        if name != "$s":
-            values[name] = value
-    return values
+    indexed, docs = search_postgres.parse(out)
+    engine = "PostgreSQL trigram index" if indexed else "PostgreSQL without its trigram index (every message read)"
+    return newest_matches([decode(doc) for doc in docs], text), engine

@@ -13,7 +13,7 @@ from typing import Mapping
 
 from bson import ObjectId
 
-from simulator.batch.runner import CellRow, cell_table, cell_value, derive_status
+from simulator.batch.runner import CellRow, batch_state, cell_table, cell_value
 from simulator.core.batch import Batch
 from simulator.store import Store
 
@@ -67,7 +67,7 @@ def grid(batch: Batch, rows: list[CellRow]) -> Grid:
             lease_age=row.lease_age, error=row.error)
     statuses = [r.status for r in rows]
     return Grid(axes=axes, repeats=repeats, rows=tuple(GridRow(labels[k], tuple(v)) for k, v in lines.items()),
-                status=derive_status(statuses), counts=dict(Counter(statuses)),
+                status=batch_state(batch, statuses), counts=dict(Counter(statuses)),
                 done=sum(s in ("completed", "failed") for s in statuses), total=len(rows),
                 messages=sum(r.messages for r in rows), tokens=sum(r.tokens for r in rows))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from simulator.batch.runner import batches_with_state
 from simulator.web import live
 from simulator.web.grid import load_grid
 from simulator.web.params import path_id, store_of, text_param
@@ -15,8 +16,9 @@ ANALYSED = ("roles", "telephone", "iterated_learning")  # protocols with an anal
 
 async def batches_list(request: Request) -> Response:
     protocol = text_param(request, "protocol")
-    batches = [b for b in await store_of(request).batches.list() if not protocol or b.protocol == protocol]
-    return page(request, "batches.html", batches=batches, protocol=protocol)
+    listed = await batches_with_state(store_of(request), protocol=protocol or None)
+    return page(request, "batches.html", batches=[b for b, _ in listed], states={b.id: s for b, s in listed},
+                protocol=protocol)
 
 
 async def batch_page(request: Request) -> Response:
