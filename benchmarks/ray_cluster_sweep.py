@@ -62,17 +62,14 @@ async def on_cluster(uri: str, endpoint: str, address: str, actors: int) -> dict
         await store.close()
 
 
-def run(uri: str, endpoint: str, nodes: int, actors: int) -> dict:
+def run(uri: str, endpoint: str, state: Path, nodes: int, actors: int) -> dict:
     from simulator import aio
 
-    with tempfile.TemporaryDirectory(prefix="sim-bench-ray-") as tmp:
-        state = Path(tmp)
-        address = ray_cluster.up(state, nodes, ray_cluster.free_port(ray_cluster.HEAD_ADDRESS))
-        os.environ.update(ray_cluster.auth_env(state))  # this process is the batch's driver
-        try:
-            return aio.run(on_cluster(uri, endpoint, address, actors))
-        finally:
-            ray_cluster.down(state)
+    address = ray_cluster.up(state, nodes, ray_cluster.free_port(ray_cluster.HEAD_ADDRESS))
+    try:
+        return aio.run(on_cluster(uri, endpoint, address, actors))
+    finally:
+        ray_cluster.down(state)
 
 
 def show(label: str, figures: dict) -> None:
@@ -91,10 +88,14 @@ def main() -> int:
     endpoint = SlowEndpoint(DELAY)
     runs: dict[int, list[dict]] = {1: [], 2: []}
     try:
-        with bench_ferretdb() as uri:
+        with bench_ferretdb() as uri, tempfile.TemporaryDirectory(prefix="sim-bench-ray-") as tmp:
+            state = Path(tmp)  # one folder, so one token, for every cluster of the run
+            ray_cluster.temp_dir(state).mkdir()
+            ray_cluster.ensure_token(state)
+            os.environ.update(ray_cluster.auth_env(state))  # this process is the batches' driver, before Ray loads
             for _ in range(args.rounds):
                 for nodes in (1, 2):
-                    runs[nodes].append(run(uri, endpoint.url, nodes, args.actors))
+                    runs[nodes].append(run(uri, endpoint.url, state, nodes, args.actors))
                     show(f"{nodes} node(s), {args.actors} actors", runs[nodes][-1])
     finally:
         endpoint.close()
