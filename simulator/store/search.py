@@ -15,6 +15,9 @@ up depends on the server:
   A fragment of a word (`ard` in `yard`) is not a word there and finds nothing.
 - anywhere else (MongoDB without a text index, FerretDB on SQLite, a PostgreSQL psql cannot
   reach): the `$regex`, which reads every message searched.
+On every path the matches are checked once more against the same folding in Python, so MongoDB's
+PCRE (whose case rules for a few letters differ from Go's) cannot add a message FerretDB would not
+find.
 
 "Newest first" is the order messages were stored in (`_id`, an ObjectId, starts with its
 creation time), the same on every path, so every path returns the same messages.
@@ -104,7 +107,7 @@ async def build_index(store: Store) -> str | None:
         return "this FerretDB's PostgreSQL is not recorded (start it with scripts/services.py)"
     out = await postgres_indexes.run_psql(cluster, postgres_indexes.build_trigram_sql(store.db.name),
                                           purpose="the trigram index")
-    return None if out.strip().endswith("built") else "psql could not build it: see logs/simulator.log"
+    return None if out.strip().endswith("built") else "psql could not build it: its error is in the log (SIM_LOG_DIR)"
 
 
 # --- MongoDB and FerretDB: $text or $regex ----------------------------------------------------------
