@@ -106,6 +106,6 @@ async def test_the_view_shows_scores_and_the_report_is_written_from_the_menu(sto
     run = await drive(menu_env(settings), steps, tmp_path / ".env")
     run.script.check()
     screen = plain(run.screen)
-    assert "Scores per role" in screen and "Persuasion" in screen and "wrote 11 CSV files and" in screen
+    assert "Scores per role" in screen and "Persuasion" in screen and "wrote 13 CSV files and" in screen  # alpha and forks tables too
     assert (folder / "persuasion.csv").is_file() and (folder / "toxicity_over_conversation.png").is_file()
     assert re.search(r"\[classifier\.toxicity 0\.\d\d\]", screen), "no scores beside the messages"
