@@ -129,7 +129,7 @@ async def export(session: Session, conversation: Conversation) -> None:
     ok, shown = await ui.attempt(browse.transcript(session.store, conversation.id))
     if not ok:
         return
-    text = render_export(fmt, shown)
+    text = render_export(fmt, shown, with_summaries=True)  # the menu asks nothing more: the whole run
     try:
         Path(path).expanduser().write_text(text, encoding="utf-8")
     except OSError as exc:
