@@ -13,7 +13,6 @@ average (other work on the 2 cores slows every figure).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import tempfile
 import time

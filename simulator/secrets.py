@@ -7,8 +7,8 @@ colleague can read; a password inside OLLAMA_HOST reached `models list`. So the 
 one (the password in `scheme://user:password@host`, a `Bearer` token, an `sk-...` key) are
 replaced by *** in every line written to the terminal (the CLI's stdout and stderr pass
 `ScrubbingStream`), every log record (logs.py), and every field written to MongoDB (the
-store's collections pass `scrub_value`). Registered secrets are process-wide on purpose:
-the terminal and the logs are.
+store's collections pass every written string through `scrub`). Registered secrets are
+process-wide on purpose: the terminal and the logs are.
 """
 
 from __future__ import annotations

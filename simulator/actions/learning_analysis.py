@@ -30,14 +30,12 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from simulator.analysis.plotting import save, wilson_interval  # noqa: E402
 
-from bson import ObjectId  # noqa: E402
 
 from simulator.actions.conversations import as_turn  # noqa: E402
 from simulator.analysis.iterated_learning import (GenerationRecord, Share, records, shares,  # noqa: E402
                                                   turn_posteriors)
 from simulator.analysis.posterior import Posterior  # noqa: E402
 from simulator.core.conversation import Conversation  # noqa: E402
-from simulator.errors import ValidationError  # noqa: E402
 from simulator.protocols.iterated_learning import OBJECTS, STATES, generations, original_examples  # noqa: E402
 from simulator.store import Store  # noqa: E402
 

@@ -18,7 +18,7 @@ from bson.errors import BSONError, InvalidDocument
 from pymongo.errors import BulkWriteError, DocumentTooLarge, DuplicateKeyError, OperationFailure
 
 from simulator.errors import StoreError
-from simulator.secrets import scrub_value
+from simulator.secrets import scrub
 from simulator.store.storable import decode, encode
 
 # method -> positions of the arguments that are written (the filter, argument 0, is not)
@@ -118,13 +118,13 @@ class RestoringCursor:
 def _written(method: str, value: Any) -> Any:
     """A written argument scrubbed and encoded; bulk requests rebuilt around their encoded documents."""
     if method != "bulk_write":
-        return encode(scrub_value(value))
+        return encode(value, scrub)
     requests = []
     for request in value:
         request = copy.copy(request)
         for slot in ("_doc", "_filter"):
             if hasattr(request, slot):
-                setattr(request, slot, encode(scrub_value(getattr(request, slot))))
+                setattr(request, slot, encode(getattr(request, slot), scrub))
         requests.append(request)
     return requests
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Callable
 
 ESCAPE = "\uffff"
 _NEEDS_ESCAPE = re.compile("[\x00\ud800-\udfff\uffff]")
@@ -38,14 +38,15 @@ def _escape_char(match: re.Match) -> str:
     return f"{ESCAPE}{ord(match.group(0)):04x}"
 
 
-def encode(value: Any) -> Any:
-    """`value` with every string, float and integer the store cannot hold in its escape form."""
+def encode(value: Any, clean: Callable[[str], str] | None = None) -> Any:
+    """`value` with every string, float and integer the store cannot hold in its escape form; with `clean`,
+    each string value is passed through it first (the secrets scrubber: one walk of a written document)."""
     if isinstance(value, str):
-        return _text(value)
+        return _text(clean(value) if clean else value)
     if isinstance(value, dict):
-        return {_text(k) if isinstance(k, str) else k: encode(v) for k, v in value.items()}
+        return {_text(k) if isinstance(k, str) else k: encode(v, clean) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [encode(v) for v in value]
+        return [encode(v, clean) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return ESCAPE + ("nan" if math.isnan(value) else "inf" if value > 0 else "-inf")
     if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:

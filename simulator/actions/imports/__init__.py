@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 from bson import ObjectId
 
-from simulator.errors import NotFound
+from simulator.errors import NotFound, ValidationError
 from simulator.store import Message, Store
 
 
@@ -74,3 +75,25 @@ async def store_conversation(store: Store, document: dict[str, Any], messages: S
     new = await store.conversations.create_once(document)
     report.stored += new
     report.skipped += not new
+
+
+async def import_files(store: Store, user: str, root: Path, report: ImportReport, *, wanted: Callable[[str], bool],
+                       what: str, max_bytes: int, read_log: Callable[[str, str], Any],
+                       document_of: Callable[[Any, str, str, str], tuple[dict[str, Any], Sequence[Message]]]
+                       ) -> ImportReport:
+    """Every `wanted` file below root: read (bounded) and parsed whole by `read_log`, the malformed ones refused
+    (one line each, naming the file: nothing stored from them), the others turned into a conversation by
+    `document_of` (log, relative path, the file's SHA-256, user) and stored once."""
+    from simulator.actions.imports.files import files_below, read_utf8
+
+    for file, relative in files_below(root, wanted, what):
+        report.found += 1
+        try:
+            text, raw = read_utf8(file, max_bytes, relative)
+            log = read_log(text, relative)
+        except ValidationError as exc:
+            report.refused.append(exc.one_line())
+            continue
+        document, messages = document_of(log, relative, hashlib.sha256(raw).hexdigest(), user)
+        await store_conversation(store, document, messages, report)
+    return report

@@ -23,15 +23,13 @@ bytes: the same log imported again, from any folder, stores nothing twice.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from simulator.actions.imports import ImportReport, stable_id, store_conversation
-from simulator.actions.imports.files import files_below, read_utf8
+from simulator.actions.imports import ImportReport, import_files, stable_id
 from simulator.core.agents import Agent
 from simulator.core.conversation import Prepared, Status
 from simulator.core.experiment import LLMSetting
@@ -250,15 +248,6 @@ def conversation_document(log: BackroomsLog, relative: str, digest: str, user: s
 async def import_logs(store: Store, user: str, root: Path) -> ImportReport:
     """Every `*.txt` log below root: each checked whole, the malformed ones refused (one line each, nothing
     stored from them), the others stored once."""
-    report = ImportReport("backrooms logs")
-    for file, relative in files_below(root, lambda name: name.endswith(".txt"), "backrooms logs (*.txt)"):
-        report.found += 1
-        try:
-            text, raw = read_utf8(file, MAX_LOG_BYTES, relative)
-            log = parse_log(text, relative)
-        except ValidationError as exc:  # every message names the file
-            report.refused.append(exc.one_line())
-            continue
-        document, messages = conversation_document(log, relative, hashlib.sha256(raw).hexdigest(), user)
-        await store_conversation(store, document, messages, report)
-    return report
+    return await import_files(store, user, root, ImportReport("backrooms logs"),
+                              wanted=lambda name: name.endswith(".txt"), what="backrooms logs (*.txt)",
+                              max_bytes=MAX_LOG_BYTES, read_log=parse_log, document_of=conversation_document)

@@ -20,7 +20,6 @@ the initial prompts (the study's own check included them). Each message's seed i
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import random
 import re
 from dataclasses import dataclass
@@ -28,8 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from simulator.actions.imports import ImportReport, stable_id, store_conversation
-from simulator.actions.imports.files import files_below, read_utf8
+from simulator.actions.imports import ImportReport, import_files, stable_id
 from simulator.core.conversation import Conversation, Status
 from simulator.core.experiment import LLMSetting
 from simulator.core.experiment_file import load_data
@@ -169,16 +167,8 @@ def verdict(document: Mapping[str, Any], messages: list[Message]) -> dict[str, A
 async def import_logs(store: Store, user: str, root: Path) -> ImportReport:
     """Every `log2_*.json` below root: each checked whole, the malformed ones refused (one line each, nothing
     stored from them), the others stored once with the room's verdict."""
-    report = ImportReport("chatroom logs")
-    wanted = lambda name: name.startswith("log2_") and name.endswith(".json")  # noqa: E731
-    for file, relative in files_below(root, wanted, "chatroom logs (log2_*.json)"):
-        report.found += 1
-        try:
-            text, raw = read_utf8(file, MAX_LOG_BYTES, relative)
-            log = parse_log(load_data(text, relative, is_json=True, max_depth=6), relative)
-        except ValidationError as exc:  # every message names the file
-            report.refused.append(exc.one_line())
-            continue
-        document, messages = conversation_document(log, relative, hashlib.sha256(raw).hexdigest(), user)
-        await store_conversation(store, document, messages, report)
-    return report
+    return await import_files(
+        store, user, root, ImportReport("chatroom logs"),
+        wanted=lambda name: name.startswith("log2_") and name.endswith(".json"), what="chatroom logs (log2_*.json)",
+        max_bytes=MAX_LOG_BYTES, document_of=conversation_document,
+        read_log=lambda text, relative: parse_log(load_data(text, relative, is_json=True, max_depth=6), relative))
