@@ -26,13 +26,26 @@ from simulator.store import connect  # noqa: E402
 
 
 SERVER_FIXTURES = {"tools", "mongodb_uri", "ollama_host", "llamacpp_url", "private_state", "postgres"}
+STORE_FIXTURES = {"settings", "store"}  # FerretDB and Ollama, unless the test runs on the in-memory store
+IN_MEMORY = "memory"
+NO_SERVER = "127.0.0.1:9"  # where nothing listens: the unit tier's settings reach no server by accident
+
+
+def pytest_generate_tests(metafunc):
+    """A test marked `both_stores` runs twice: on the in-memory store (simulator/store/memory.py, the unit
+    tier) and on FerretDB. The store's contract tests and the engines' tests with a scripted model are."""
+    if metafunc.definition.get_closest_marker("both_stores") and "store_backend" in metafunc.fixturenames:
+        metafunc.parametrize("store_backend", [IN_MEMORY, "ferretdb"])
 
 
 def pytest_collection_modifyitems(items):
     """A test that starts or reaches a server is marked `services`, so `pytest -m "not services"` runs the
     tests that need none."""
     for item in items:
-        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        names = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        in_memory = callspec is not None and callspec.params.get("store_backend") == IN_MEMORY
+        if names & SERVER_FIXTURES or (names & STORE_FIXTURES and not in_memory):
             item.add_marker(pytest.mark.services)
 
 
@@ -116,14 +129,28 @@ def db_name() -> str:
 
 
 @pytest.fixture
-def settings(mongodb_uri, ollama_host, db_name) -> Settings:
-    return Settings(mongodb_uri=mongodb_uri, db_name=db_name, ollama_host=ollama_host, user="alice",
-                    db_timeout_ms=5000)
+def store_backend() -> str:
+    """FerretDB, unless the test is marked `both_stores` (see pytest_generate_tests)."""
+    return "ferretdb"
 
 
 @pytest.fixture
-async def store(settings):
-    store = await connect(settings)
+def settings(request, store_backend, db_name) -> Settings:
+    if store_backend == IN_MEMORY:
+        return Settings(mongodb_uri=f"mongodb://{NO_SERVER}", db_name=db_name, ollama_host=f"http://{NO_SERVER}",
+                        user="alice", db_timeout_ms=500)
+    return Settings(mongodb_uri=request.getfixturevalue("mongodb_uri"), db_name=db_name,
+                    ollama_host=request.getfixturevalue("ollama_host"), user="alice", db_timeout_ms=5000)
+
+
+@pytest.fixture
+async def store(store_backend, settings):
+    if store_backend == IN_MEMORY:
+        from simulator.store.memory import memory_store
+
+        store = await memory_store(settings.db_name, settings.user)
+    else:
+        store = await connect(settings)
     yield store
     await store.client.drop_database(settings.db_name)
     await store.close()

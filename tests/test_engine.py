@@ -1,4 +1,5 @@
-"""Engine logic with a scripted model, persisted in the real FerretDB."""
+"""Engine logic with a scripted model, persisted in the real FerretDB and in the in-memory store (the unit
+tier: the turn loop tested with no server)."""
 
 import asyncio
 from pathlib import Path
@@ -19,6 +20,8 @@ from simulator.llm.types import ChatOptions
 from simulator.store import Status
 
 PRISON = Path(__file__).resolve().parent.parent / "prompts" / "prison.yaml"
+
+pytestmark = pytest.mark.both_stores
 
 
 def echo_speaker(messages, options, n):

@@ -1,5 +1,7 @@
-"""Store round trips against the real FerretDB started by the fixtures."""
+"""The store's contract: round trips that FerretDB (started by the fixtures) and the in-memory store
+of the unit tier (simulator/store/memory.py) must both pass."""
 
+import pytest
 from bson import ObjectId
 
 from simulator.core.agents import Agent
@@ -7,6 +9,9 @@ from simulator.core.conversation import Prepared, Usage
 from simulator.core.experiment import LLMSetting
 from simulator.protocols.roles import role_spec
 from simulator.store import Message, Status, schema
+
+
+pytestmark = pytest.mark.both_stores
 
 
 async def test_indexes_include_unique_message_order(store):
