@@ -8,8 +8,8 @@ this step adds a GIN expression index, `USING gin ((_jsonb->'field') jsonb_path_
 the table behind each hot collection for `_id` and for every field a hot path filters on by
 equality (HOT_FIELDS). FerretDB records the table behind a collection in the
 `_ferretdb_database_metadata` table of the database's schema. Measured with 10^6 messages
-of ~800 characters: listing one conversation went from seconds to milliseconds (README,
-Benchmarks). The cluster must run with plan_cache_mode=force_custom_plan, since FerretDB's
+of ~800 characters: listing one conversation went from seconds to milliseconds
+(docs/benchmarks.md). The cluster must run with plan_cache_mode=force_custom_plan, since FerretDB's
 prepared `_jsonb->$1 @> $2` only matches the index when planned with its values
 (scripts/postgres_cluster.py sets it).
 
@@ -182,7 +182,7 @@ ID_EXPRESSION = "(_jsonb->>'_id') COLLATE \"C\""
 TRIGRAM_SUFFIX = "_content_trgm"  # the index is named after the messages table
 # Built when a database is connected while it holds fewer messages than this (under a second);
 # a larger collection gets it from `simulator search --build-index`, built without blocking writes
-# (README, Benchmarks: the time per 10^6 messages).
+# (docs/benchmarks.md, Message search: the time per 10^6 messages).
 TRIGRAM_AT_CONNECT = 5000
 EXTENSIONS = ("pg_trgm", "btree_gin")  # trigrams of text; `_id` text in the same GIN index
 
@@ -201,7 +201,7 @@ def trigram_sql(database: str) -> str:
 
     `fastupdate` stays on (unlike the equality indexes): an insert adds its ~400 trigrams to the
     index's pending list, which every search also reads, so a message is found as soon as it is
-    stored, and the list is merged in bulk (README, Benchmarks: an append with and without)."""
+    stored, and the list is merged in bulk (docs/benchmarks.md: an append with and without)."""
     create = trigram_index_sql("%I", "%I.%I").replace("'", "''")
     extensions = "\n    ".join(f"CREATE EXTENSION IF NOT EXISTS {e} SCHEMA public;" for e in EXTENSIONS)
     return f"""

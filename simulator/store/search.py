@@ -8,7 +8,7 @@ up depends on the server:
 - FerretDB on PostgreSQL (the embedded store): PostgreSQL itself, through psql in a read-only
   transaction, with a pg_trgm GIN index on the message text (simulator/store/search_postgres.py).
   FerretDB v1 has no `$text`, and its `$regex` reads every message: 18 s at 10^5 messages
-  (README, Benchmarks, for the figures at 10^6). The index is updated by every insert, so a
+  (docs/benchmarks.md, for the figures at 10^6). The index is updated by every insert, so a
   message is found as soon as it is stored.
 - MongoDB whose messages collection has a text index on `content`: `$text` with the phrase
   narrows by whole words through that index, and the same `$regex` keeps only true matches.

@@ -12,7 +12,7 @@ Why not FerretDB: v1 has no `$text`, and its `$regex` decodes every message (18 
 Why trigrams: the search is for any substring (`ard` finds `yard`), which a word index (a
 tsvector, `$text`) does not find; why psql: it is PostgreSQL's own client, installed with the
 server (no driver to add), and a read-only transaction guarantees the search writes nothing.
-Measured with benchmarks/search_scale.py (README, Benchmarks).
+Measured with benchmarks/search_scale.py (docs/benchmarks.md).
 """
 
 from __future__ import annotations
