@@ -77,6 +77,7 @@ def test_a_placeholder_beyond_the_participants_is_refused(tmp_path):
         BACKROOMS.prepare(BACKROOMS.check(plan.base), None, None)
 
 
+@pytest.mark.both_stores
 async def test_rounds_views_and_an_early_stop_at_ctrl_c_twice(store, settings, tmp_path, monkeypatch):
     monkeypatch.setenv("SIM_LOG_DIR", str(tmp_path / "logs"))
     plan = BACKROOMS.plan({"lm": [["ollama/sim-tiny", "ollama/sim-tiny"]], "templates": ["cli"], "max_turns": 5},

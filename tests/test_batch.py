@@ -36,6 +36,7 @@ def spec(small, **overrides):
     return role_batch(**values)
 
 
+@pytest.mark.both_stores
 async def test_batch_is_stored_before_it_runs(store, settings, small):
     planned = await create_batch(store, settings.user, small, spec(small))
     assert planned.cells == 2 * 2 * 4 and planned.estimated_calls == 16 * (4 + 1)
@@ -48,6 +49,7 @@ async def test_batch_is_stored_before_it_runs(store, settings, small):
     assert len({d.spec.seed for d in docs}) == 16
 
 
+@pytest.mark.both_stores
 async def test_runs_concurrently_and_a_failed_cell_does_not_stop_the_others(store, settings, small):
     planned = await create_batch(store, settings.user, small, spec(small, repeats=1))
     batch = await store.batches.get(planned.id)
@@ -74,6 +76,7 @@ async def test_runs_concurrently_and_a_failed_cell_does_not_stop_the_others(stor
     assert next(r for r in rows if r.conversation_id == doomed).error.count("no usable text") == 1
 
 
+@pytest.mark.both_stores
 async def test_token_budget_pauses_and_resume_finishes(store, settings, small):
     planned = await create_batch(store, settings.user, small, spec(small, repeats=1, token_budget=100))
     options = ModelSettings()
@@ -91,6 +94,7 @@ async def test_token_budget_pauses_and_resume_finishes(store, settings, small):
         assert row.messages == 4
 
 
+@pytest.mark.both_stores
 async def test_each_conversation_counts_only_its_own_tokens(store, settings, small):
     planned = await create_batch(store, settings.user, small, spec(small, repeats=1))
     options = ModelSettings()  # one meter shared by the whole batch
@@ -141,6 +145,7 @@ async def test_sixteen_on_sim_tiny_killed_half_way_then_resumed(store, cli_env):
     assert status.returncode == 0 and "16 completed" in status.stdout
 
 
+@pytest.mark.both_stores
 async def test_a_batch_refuses_manual_speaker_selection_before_storing_anything(store, settings, small):
     from simulator.errors import ValidationError
 

@@ -74,6 +74,7 @@ def test_system_prompts_must_be_one_or_one_per_participant():
     assert CHATROOM.check(chatroom_plan(system_prompts=["shared"]).base).option("system_prompts") == ["shared"]
 
 
+@pytest.mark.both_stores
 async def test_a_scripted_room_that_falls_into_a_period_2_cycle_stops_and_records_it(store, settings):
     spec = chatroom_plan(max_iterations=40, initial_prompts=["Hi.", "Hello."]).base
     cid = await conv.create(store, settings.user, None, spec)
@@ -91,6 +92,7 @@ async def test_a_scripted_room_that_falls_into_a_period_2_cycle_stops_and_record
     assert [m["role"] for m in first_view] == ["assistant", "user"] and first_view[-1]["content"] == "Hello."
 
 
+@pytest.mark.both_stores
 async def test_speakers_are_drawn_uniformly_with_repeats_and_reproducibly(store, settings):
     spec = chatroom_plan(max_iterations=30).base
     speakers = []

@@ -81,6 +81,7 @@ def scripted_learner(messages, options, n):
     return '{"A": "on", "B": "off", "C": "und", "D": "off", "screen": "off"}'
 
 
+@pytest.mark.both_stores
 async def test_a_scripted_chain_counts_invalid_replies_and_passes_examples_on(store, settings):
     plan = LEARNING.plan({"llm": "ollama/sim-tiny", "generations": 3, "examples": 2, "bias": "screen_off",
                           "filters": ["mismatch"]}, Common(seed=4))
@@ -164,6 +165,7 @@ def read_csv(path):
         return list(csv.DictReader(source))
 
 
+@pytest.mark.both_stores
 async def test_the_posterior_entropy_is_read_from_stored_log_probabilities(store, settings, tmp_path):
     model = LogprobLearner()
     batch = await learning_batch(store, settings, model, filters=["none"], repeats=2)

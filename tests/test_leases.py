@@ -31,6 +31,7 @@ async def pending(store, settings, small, n_messages=6):
     return await conv.create(store, settings.user, small, spec)
 
 
+@pytest.mark.both_stores
 async def test_a_second_runner_is_refused_while_the_first_holds_it_then_takes_over(store, settings, small):
     cid = await pending(store, settings, small)
     first = await claim(store, cid, owner="alpha")
@@ -42,6 +43,7 @@ async def test_a_second_runner_is_refused_while_the_first_holds_it_then_takes_ov
     await second.release()
 
 
+@pytest.mark.both_stores
 async def test_a_lost_lease_stops_writes(store, settings, small, monkeypatch):
     monkeypatch.setattr(leasing, "VERIFY_EVERY", 0.0)
     cid = await pending(store, settings, small)
@@ -54,6 +56,7 @@ async def test_a_lost_lease_stops_writes(store, settings, small, monkeypatch):
     assert not await store.leases.claim(taken)  # the same epoch cannot be claimed twice
 
 
+@pytest.mark.both_stores
 async def test_a_dead_local_holder_or_an_expired_lease_is_not_live(store, settings, small):
     cid = await pending(store, settings, small)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)

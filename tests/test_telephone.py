@@ -48,6 +48,7 @@ def test_the_cleaner_drops_a_preamble_and_an_unfinished_last_sentence():
     assert clean("Note: the cat sleeps.", None, [], False).text == "Note: the cat sleeps."  # no line break: kept
 
 
+@pytest.mark.both_stores
 async def test_each_generation_sees_the_instruction_and_only_the_previous_output(store, settings):
     plan = TELEPHONE.plan({"llm": "ollama/sim-tiny", "texts": None, "generations": 3}, Common(seed=2))
     spec = plan.cells(2)[0].spec
@@ -72,6 +73,7 @@ def write_published(root: Path, lengths: dict[str, tuple[int, list[int]]]) -> No
         (folder / "output0.json").write_text(json.dumps(data))
 
 
+@pytest.mark.both_stores
 async def test_import_of_published_chains_is_idempotent_and_gives_the_hand_computed_attractor(store, settings,
                                                                                               tmp_path):
     # initial lengths 10, 20, 30 end at 20, 25, 30: final = 15 + 0.5 x initial, so the attractor of
@@ -93,6 +95,7 @@ async def test_import_of_published_chains_is_idempotent_and_gives_the_hand_compu
     assert at_one.result.slope == pytest.approx(0.85) and at_one.result.intercept == pytest.approx(16 / 3)
 
 
+@pytest.mark.both_stores
 async def test_a_malformed_published_file_stores_nothing(store, settings, tmp_path):
     write_published(tmp_path, {"t1": (10, [12])})
     bad = tmp_path / "Results" / "GPT-4o" / "rephrase" / "t2" / "seed_1"
